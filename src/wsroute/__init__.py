@@ -1,0 +1,59 @@
+"""wsroute: routed, validated JSON WebSocket messages. This core never imports Django."""
+
+from wsroute.dispatch import Connection, Dispatcher, thread_runner
+from wsroute.envelope import Envelope, decode, error_frame, reply_frame
+from wsroute.errors import (
+    BadJSON,
+    BadMessage,
+    ConfigError,
+    DuplicateRouteError,
+    Forbidden,
+    MessageError,
+    RateLimited,
+    Reject,
+    TooLarge,
+    UnknownType,
+    ValidationFailed,
+    WsrouteError,
+)
+from wsroute.handlers import HandlerSpec
+from wsroute.middleware import DROP, Middleware, Pipeline
+from wsroute.routing import Route, RouteTable, RouteTableBuilder
+from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DROP",
+    "BadJSON",
+    "BadMessage",
+    "ConfigError",
+    "Connection",
+    "Content",
+    "Dispatcher",
+    "DuplicateRouteError",
+    "Envelope",
+    "ErrorCode",
+    "Forbidden",
+    "HandlerSpec",
+    "MessageError",
+    "Middleware",
+    "Pipeline",
+    "RateLimited",
+    "Ref",
+    "Reject",
+    "Route",
+    "RouteTable",
+    "RouteTableBuilder",
+    "SyncRunner",
+    "TooLarge",
+    "Transport",
+    "UnknownType",
+    "ValidationFailed",
+    "WsrouteError",
+    "__version__",
+    "decode",
+    "error_frame",
+    "reply_frame",
+    "thread_runner",
+]

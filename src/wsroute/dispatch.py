@@ -1,0 +1,192 @@
+"""The one async path every frame takes, whatever style the consumer is written in.
+
+``Dispatcher`` holds what is fixed for a consumer class (its route table, middleware
+pipeline, routing key, sync runner). ``Dispatcher.connect`` gives a ``Connection`` for one
+live socket; its ``receive`` does decode -> middleware -> resolve -> validate -> call ->
+reply, and turns every failure into an error frame. It never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from wsroute.envelope import decode, error_frame, reply_frame
+from wsroute.errors import BadMessage, MessageError, Reject, TooLarge, UnknownType
+from wsroute.handlers import HandlerSpec
+from wsroute.middleware import DROP, Middleware, MiddlewareChain, Pipeline
+from wsroute.routing import RouteTable
+from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
+
+__all__ = ["CLOSE_INTERNAL_ERROR", "Connection", "Dispatcher", "thread_runner"]
+
+logger = logging.getLogger("wsroute")
+
+#: Close code for a connect hook or middleware that raised (RFC 6455 "internal error").
+CLOSE_INTERNAL_ERROR = 1011
+SERVER_ERROR_DETAIL = "internal server error"
+
+
+def thread_runner(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The default ``SyncRunner``: run the sync callable with ``asyncio.to_thread``."""
+    return functools.partial(asyncio.to_thread, fn)
+
+
+def as_reply(result: object, handler: str) -> Content:
+    """A handler's return value as a JSON object."""
+    if isinstance(result, dict):
+        return result
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    raise TypeError(f"handler {handler} returned {type(result).__name__}; return a dict, a pydantic model or None")
+
+
+class Dispatcher:
+    """Everything about dispatching that is fixed per consumer class, computed once."""
+
+    def __init__(
+        self,
+        table: RouteTable,
+        *,
+        key: str = "type",
+        error_value: str = "ERROR",
+        middlewares: Sequence[type[Middleware]] = (),
+        run_sync: SyncRunner = thread_runner,
+        max_message_size: int | None = None,
+    ) -> None:
+        self.key = key
+        self.error_value = error_value
+        self.run_sync = run_sync
+        self.table = table.prepared(run_sync)
+        self.pipeline = Pipeline.build(middlewares, run_sync)
+        #: frames longer than this many characters get a ``too_large`` error (None: no limit)
+        self.max_message_size = max_message_size
+
+    def prepare(self, spec: HandlerSpec) -> HandlerSpec:
+        """A lifecycle hook's spec made ready to ``Connection.call``."""
+        return spec.prepared(self.run_sync)
+
+    def connect(self, transport: Transport, receiver: object) -> Connection:
+        """Start a connection: ``receiver`` is what handlers get first (the socket or ``self``)."""
+        return Connection(self, transport, receiver, self.pipeline.bind(receiver, transport.scope))
+
+    def error(self, code: ErrorCode, detail: str, ref: Ref | None = None, errors: Any = None) -> Content:
+        return error_frame(self.key, self.error_value, code, detail, ref, errors)
+
+
+class Connection:
+    """One live socket's side of the dispatcher."""
+
+    __slots__ = ("dispatcher", "middleware", "receiver", "transport")
+
+    def __init__(
+        self, dispatcher: Dispatcher, transport: Transport, receiver: object, middleware: MiddlewareChain
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.transport = transport
+        self.receiver = receiver
+        self.middleware = middleware
+
+    async def call(self, spec: HandlerSpec, *args: Any, **kwargs: Any) -> Any:
+        """Call a prepared handler or hook with the receiver first."""
+        assert spec.call is not None, "HandlerSpec.prepared() must run at class creation"
+        return await spec.call(self.receiver, *args, **kwargs)
+
+    async def open(self, hook: HandlerSpec | None = None) -> bool:
+        """Run the middleware ``on_connect`` hooks, then ``hook``. False if the socket was closed.
+
+        ``Reject`` closes with its code (4403 by default); any other exception is logged and
+        closes with 1011. The transport must have accepted the socket before it is closed.
+        """
+        try:
+            await self.middleware.run_connect()
+            if hook is not None:
+                await self.call(hook)
+        except Reject as exc:
+            logger.info("connection rejected (%s): %s", exc.code, exc)
+            await self.transport.close_socket(exc.code)
+            return False
+        except Exception:
+            logger.exception("connect hook raised; closing with %s", CLOSE_INTERNAL_ERROR)
+            await self.transport.close_socket(CLOSE_INTERNAL_ERROR)
+            return False
+        return True
+
+    async def close(self, code: int, hook: HandlerSpec | None = None) -> None:
+        """Run ``hook`` (with the close code if it takes one), then middleware ``on_disconnect``."""
+        try:
+            if hook is not None:
+                await self.call(hook, *((code,) if hook.takes_content else ()))
+        except Exception:
+            logger.exception("disconnect hook %s raised", hook.name if hook else "?")
+        try:
+            await self.middleware.run_disconnect(code)
+        except Exception:
+            logger.exception("a middleware's on_disconnect raised")
+
+    async def receive(self, text: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Handle one client frame. Bad input and handler errors become error frames."""
+        dispatcher = self.dispatcher
+        ref: Ref | None = None
+        handler = "?"
+        try:
+            if text is None:
+                raise BadMessage("binary frames are not accepted; send a JSON object in a text frame")
+            if dispatcher.max_message_size is not None and len(text) > dispatcher.max_message_size:
+                raise TooLarge(f"frame of {len(text)} characters exceeds the limit of {dispatcher.max_message_size}")
+            envelope = decode(text, dispatcher.key)
+            ref = envelope.ref
+            content = envelope.content
+            key = envelope.key
+            if self.middleware.pipeline.receive:
+                content = await self.middleware.run_receive(content)
+                if content is DROP:
+                    return
+                key = _routing_key(content, dispatcher.key)
+            resolved = dispatcher.table.resolve(key)
+            if resolved is None:
+                raise UnknownType(f"no route for {dispatcher.key} {key!r}")
+            route, match = resolved
+            spec = route.handler
+            handler = spec.name
+            message = spec.validator(content) if spec.validator is not None else content
+            args = (message,) if spec.takes_content else ()
+            if spec.takes_match:
+                result = await spec.call(self.receiver, *args, match=match)  # type: ignore[misc]
+            else:
+                result = await spec.call(self.receiver, *args)  # type: ignore[misc]
+            if result is not None:
+                await self.send(reply_frame(as_reply(result, handler), ref))
+        except MessageError as exc:
+            ref = exc.ref if exc.ref is not None else ref
+            logger.info("%s: %s (handler %s, ref %r)", exc.code, exc.detail, handler, ref)
+            await self.send(dispatcher.error(exc.code, exc.detail, ref, getattr(exc, "errors", None)))
+        except Exception:
+            logger.exception("handler %s raised while handling a frame (ref %r)", handler, ref)
+            await self.send(dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref))
+
+    async def send(self, content: Content) -> None:
+        """Send a frame through the ``on_send`` middleware (reverse order), then the transport."""
+        if self.middleware.pipeline.send:
+            try:
+                content = await self.middleware.run_send(content)
+            except Exception:
+                logger.exception("a middleware's on_send raised; sending server_error instead")
+                content = self.dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, content.get("ref"))
+            if content is DROP:
+                return
+        await self.transport.transmit(content)
+
+
+def _routing_key(content: object, key: str) -> str:
+    if not isinstance(content, dict):
+        raise TypeError(f"a middleware's on_receive returned {type(content).__name__}, expected a dict or DROP")
+    value = content.get(key)
+    if not isinstance(value, str):
+        raise BadMessage(f"message has no string {key!r} after middleware")
+    return value

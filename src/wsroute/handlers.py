@@ -1,0 +1,113 @@
+"""Handler specs: what a handler's signature asks for, read once when the route is declared.
+
+Every handler and hook takes the live connection first (``socket`` in the decorator style,
+``self`` in the subclass style). After it, a handler may take:
+
+* one positional parameter for the message (any name): the decoded object, or a validated
+  pydantic model when the parameter is annotated with one or the route has ``schema=``;
+* a parameter named ``match``: the ``re.Match`` of a regex route (``None`` otherwise).
+
+A handler that takes no message parameter is called without one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wsroute.errors import ConfigError
+from wsroute.types import SyncRunner
+from wsroute.validation import Validator, validator_for
+
+__all__ = ["HandlerSpec", "describe", "is_async_callable"]
+
+
+def describe(fn: object) -> str:
+    """A name for error messages: ``module.Qualname``."""
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    module = getattr(target, "__module__", None) or "?"
+    name = getattr(target, "__qualname__", None) or repr(target)
+    return f"{module}.{name}"
+
+
+def is_async_callable(fn: object) -> bool:
+    """True for ``async def`` functions, partials of them and objects with an async ``__call__``."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    """A handler with its signature already read."""
+
+    fn: Callable[..., Any]
+    name: str
+    is_async: bool
+    takes_content: bool
+    takes_match: bool
+    validator: Validator | None
+    #: the handler as an async callable: itself, or wrapped by the sync runner (see ``prepared``)
+    call: Callable[..., Awaitable[Any]] | None = None
+
+    @classmethod
+    def from_callable(cls, fn: Callable[..., Any], *, schema: object | None = None) -> HandlerSpec:
+        """Read ``fn``'s signature. Raises ``ConfigError`` for one wsroute cannot call."""
+        name = describe(fn)
+        if not callable(fn):
+            raise ConfigError(f"handler {name} is not callable")
+        params = list(_signature(fn, name).parameters.values())
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "match"]
+        varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+        if not positional and not varargs:
+            raise ConfigError(
+                f"handler {name} takes no arguments; it must take the socket first "
+                "(def handler(socket, content) or def on_event(self, event))"
+            )
+        content_param = positional[1] if len(positional) > 1 else None
+        for extra in positional[2:]:
+            if extra.default is extra.empty:
+                raise ConfigError(
+                    f"handler {name} has a required parameter {extra.name!r} wsroute cannot fill; "
+                    "a handler takes (socket, content) and optionally match"
+                )
+        takes_match = any(p.name == "match" and p.kind is not p.POSITIONAL_ONLY for p in params)
+        if schema is None and content_param is not None:
+            schema = _model_annotation(content_param.annotation)
+        if schema is not None and content_param is None and not varargs:
+            raise ConfigError(f"handler {name} has schema={schema!r} but takes no content parameter")
+        return cls(
+            fn=fn,
+            name=name,
+            is_async=is_async_callable(fn),
+            takes_content=content_param is not None or varargs,
+            takes_match=takes_match,
+            validator=validator_for(schema) if schema is not None else None,
+        )
+
+    def prepared(self, run_sync: SyncRunner) -> HandlerSpec:
+        """This spec with ``call`` set: sync handlers are wrapped in ``run_sync`` once, here."""
+        return replace(self, call=self.fn if self.is_async else run_sync(self.fn))
+
+
+def _signature(fn: Callable[..., Any], name: str) -> inspect.Signature:
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except NameError as exc:
+        raise ConfigError(
+            f"cannot resolve an annotation of handler {name}: {exc}; import the annotated type at module level"
+        ) from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot read the signature of handler {name}: {exc}") from exc
+
+
+def _model_annotation(annotation: object) -> object | None:
+    """Only a pydantic model annotation turns on validation; ``dict`` or none leaves it off."""
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None

@@ -1,0 +1,42 @@
+"""Type aliases and protocols shared by the core and its adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
+from typing import Any, Protocol, TypeAlias
+
+__all__ = ["Content", "ErrorCode", "Ref", "SyncRunner", "Transport"]
+
+#: A decoded client frame or an outgoing JSON object.
+Content: TypeAlias = dict[str, Any]
+#: A correlation id copied from a request onto its replies and errors.
+Ref: TypeAlias = str | int
+#: Turns a sync callable into an async one that runs it in a worker thread.
+SyncRunner: TypeAlias = Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an error frame (DESIGN section 3)."""
+
+    BAD_JSON = "bad_json"
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_TYPE = "unknown_type"
+    VALIDATION_ERROR = "validation_error"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+    SERVER_ERROR = "server_error"
+
+
+class Transport(Protocol):
+    """What the dispatcher needs from a live connection (a Channels consumer, a test double)."""
+
+    @property
+    def scope(self) -> Mapping[str, Any]: ...
+
+    async def transmit(self, frame: Content) -> None:
+        """Serialise and send one frame, with no middleware in between."""
+
+    async def close_socket(self, code: int) -> None:
+        """Close the connection with ``code``."""

@@ -1,0 +1,1 @@
+"""Django Channels adapters for wsroute."""
