@@ -37,7 +37,10 @@ def is_async_callable(fn: object) -> bool:
     """True for ``async def`` functions, partials of them and objects with an async ``__call__``."""
     while isinstance(fn, functools.partial):
         fn = fn.func
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)
+    return call is not None and inspect.iscoroutinefunction(call)
 
 
 @dataclass(frozen=True, slots=True)

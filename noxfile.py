@@ -1,0 +1,64 @@
+"""Development sessions. `python run.py <session>` runs them without nox installed."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+
+
+def install_dev(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The full test suite on this interpreter. Redis/PostgreSQL tests skip unless configured."""
+    install_dev(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def tests_matrix(session: nox.Session) -> None:
+    """The test suite on every supported Python that is installed."""
+    install_dev(session)
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    install_dev(session)
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    install_dev(session)
+    session.run("mkdocs", "build", "--strict", "--site-dir", os.path.join(session.create_tmp(), "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ratios against baselines measured in the same run."""
+    install_dev(session)
+    session.run("python", "bench/dispatch.py", *session.posargs)
+
+
+@nox.session
+def example(session: nox.Session) -> None:
+    """Run the example."""
+    install_dev(session)
+    session.run("python", "example/core_demo.py", *session.posargs)
