@@ -9,8 +9,10 @@ reply, and turns every failure into an error frame. It never raises for bad inpu
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +32,9 @@ logger = logging.getLogger("wsroute")
 #: Close code for a connect hook or middleware that raised (RFC 6455 "internal error").
 CLOSE_INTERNAL_ERROR = 1011
 SERVER_ERROR_DETAIL = "internal server error"
+
+# The ref of the frame being handled: frames a handler sends while handling it carry it too.
+_current_ref: contextvars.ContextVar[Ref | None] = contextvars.ContextVar("wsroute_ref", default=None)
 
 
 def thread_runner(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,14 +157,13 @@ class Connection:
             if resolved is None:
                 raise UnknownType(f"no route for {dispatcher.key} {key!r}")
             route, match = resolved
-            spec = route.handler
-            handler = spec.name
-            message = spec.validator(content) if spec.validator is not None else content
-            args = (message,) if spec.takes_content else ()
-            if spec.takes_match:
-                result = await spec.call(self.receiver, *args, match=match)  # type: ignore[misc]
-            else:
-                result = await spec.call(self.receiver, *args)  # type: ignore[misc]
+            handler = route.handler.name
+            token = _current_ref.set(ref) if ref is not None else None
+            try:
+                result = await self._invoke(route.handler, content, match)
+            finally:
+                if token is not None:
+                    _current_ref.reset(token)
             if result is not None:
                 await self.send(reply_frame(as_reply(result, handler), ref))
         except MessageError as exc:
@@ -170,8 +174,37 @@ class Connection:
             logger.exception("handler %s raised while handling a frame (ref %r)", handler, ref)
             await self.send(dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref))
 
+    async def run_event(self, key: str, content: Content) -> None:
+        """Run the route for ``key`` server-side, sending nothing to the client.
+
+        Used for events other consumers ask this one to handle (``group_call_event``):
+        the return value is discarded and failures are logged, never sent to the client.
+        """
+        resolved = self.dispatcher.table.resolve(key)
+        if resolved is None:
+            logger.warning("server-side event %r has no route on %r; ignored", key, self.receiver)
+            return
+        route, match = resolved
+        try:
+            await self._invoke(route.handler, content, match)
+        except Exception:
+            logger.exception("handler %s raised while handling server-side event %r", route.handler.name, key)
+
+    async def _invoke(self, spec: HandlerSpec, content: Content, match: re.Match[str] | None) -> Any:
+        message = spec.validator(content) if spec.validator is not None else content
+        args = (message,) if spec.takes_content else ()
+        if spec.takes_match:
+            return await spec.call(self.receiver, *args, match=match)  # type: ignore[misc]
+        return await spec.call(self.receiver, *args)  # type: ignore[misc]
+
     async def send(self, content: Content) -> None:
-        """Send a frame through the ``on_send`` middleware (reverse order), then the transport."""
+        """Send a frame through the ``on_send`` middleware (reverse order), then the transport.
+
+        While a handler runs, frames it sends get the ``ref`` of the frame it handles.
+        """
+        ref = _current_ref.get()
+        if ref is not None and "ref" not in content:
+            content = {**content, "ref": ref}
         if self.middleware.pipeline.send:
             try:
                 content = await self.middleware.run_send(content)

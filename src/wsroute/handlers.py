@@ -39,7 +39,7 @@ def is_async_callable(fn: object) -> bool:
         fn = fn.func
     if inspect.iscoroutinefunction(fn):
         return True
-    call = getattr(type(fn), "__call__", None)
+    call = getattr(type(fn), "__call__", None)  # noqa: B004  # we need the method, not callable()
     return call is not None and inspect.iscoroutinefunction(call)
 
 

@@ -98,20 +98,31 @@ class RouteTableBuilder:
             self._default = (table.default, True)
         return self
 
-    def add(self, key: RouteKey, handler: Callable[..., Any] | HandlerSpec, *, schema: object = None) -> Route:
-        """Declare ``key`` (an exact name or a compiled regex) as routed to ``handler``."""
+    def add(
+        self,
+        key: RouteKey,
+        handler: Callable[..., Any] | HandlerSpec,
+        *,
+        schema: object = None,
+        overridable: bool = False,
+    ) -> Route:
+        """Declare ``key`` (an exact name or a compiled regex) as routed to ``handler``.
+
+        ``overridable`` marks a route taken over from a parent class: a later ``add`` of the
+        same key replaces it instead of raising ``DuplicateRouteError``.
+        """
         spec = handler if isinstance(handler, HandlerSpec) else HandlerSpec.from_callable(handler, schema=schema)
         route = Route(key, spec)
         if isinstance(key, re.Pattern):
             if not isinstance(key.pattern, str):
                 raise ConfigError(f"{self.owner}: route pattern {key!r} must be a str pattern, not bytes")
             self._check_free(self._patterns.get(_pattern_id(key)), f"re.compile({key.pattern!r})", spec)
-            self._patterns[_pattern_id(key)] = (route, False)
+            self._patterns[_pattern_id(key)] = (route, overridable)
         elif isinstance(key, str):
             if not key:
                 raise ConfigError(f"{self.owner}: a route name must not be empty")
             self._check_free(self._exact.get(key), repr(key), spec)
-            self._exact[key] = (route, False)
+            self._exact[key] = (route, overridable)
         else:
             raise ConfigError(
                 f"{self.owner}: a route key must be a str or re.compile(...), got {type(key).__name__} {key!r}"
@@ -122,12 +133,12 @@ class RouteTableBuilder:
         for key, handler in routes:
             self.add(key, handler)
 
-    def set_default(self, handler: Callable[..., Any] | HandlerSpec) -> Route:
+    def set_default(self, handler: Callable[..., Any] | HandlerSpec, *, overridable: bool = False) -> Route:
         """Declare the route taken when nothing else matches."""
         spec = handler if isinstance(handler, HandlerSpec) else HandlerSpec.from_callable(handler)
         self._check_free(self._default, "the default route", spec)
         route = Route(None, spec)
-        self._default = (route, False)
+        self._default = (route, overridable)
         return route
 
     def _check_free(self, existing: tuple[Route, bool] | None, what: str, new: HandlerSpec) -> None:

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WsrouteConfig(AppConfig):
+    name = "wsroute_django"
+    label = "wsroute"
+    verbose_name = "wsroute"
+    default_auto_field = "django.db.models.BigAutoField"

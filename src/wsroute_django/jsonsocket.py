@@ -1,0 +1,39 @@
+"""The subclass style: ``class Chat(JSONWebSocket)`` with ``on_<event>`` methods."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from wsroute import RouteTableBuilder
+from wsroute_django.consumer import SocketConsumer
+
+__all__ = ["JSONWebSocket"]
+
+
+class JSONWebSocket(SocketConsumer):
+    """A consumer whose client events are its ``on_<event>`` methods.
+
+    ::
+
+        class Chat(JSONWebSocket):
+            def on_connect(self):
+                self.group_add("lobby")          # accepted for you when this returns
+
+            async def on_say(self, event):       # client sends {"event": "say", "text": "hi"}
+                await self.group_send("lobby", "said", {"text": event["text"]})
+
+    ``on_connect`` and ``on_disconnect`` are lifecycle hooks and never reachable by clients.
+    Events are found when the class is created; a client cannot reach any other method.
+    """
+
+    type_key: ClassVar[str] = "event"
+    error_value: ClassVar[str] = "error"
+
+    @classmethod
+    def _collect_routes(cls, builder: RouteTableBuilder) -> None:
+        super()._collect_routes(builder)
+        for name in dir(cls):
+            if name.startswith("on_") and len(name) > 3 and name not in cls.lifecycle_names:
+                method = getattr(cls, name)
+                if callable(method):
+                    builder.add(name[3:], method)

@@ -1,0 +1,60 @@
+"""Django settings for the test suite: SQLite and the in-memory channel layer by default.
+
+WSROUTE_TEST_DATABASE_URL (postgres://...) and WSROUTE_TEST_REDIS_URL (redis://...) switch
+the suite onto PostgreSQL and channels-redis; CI sets both.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+SECRET_KEY = "wsroute-tests-not-secret"
+DEBUG = False
+USE_TZ = True
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "channels",
+    "wsroute_django",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+ASGI_APPLICATION = "tests.asgi.application"
+
+_database_url = os.environ.get("WSROUTE_TEST_DATABASE_URL")
+if _database_url:
+    _db = urlsplit(_database_url)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _db.path.lstrip("/") or "test",
+            "USER": _db.username or "postgres",
+            "PASSWORD": _db.password or "",
+            "HOST": _db.hostname or "127.0.0.1",
+            "PORT": str(_db.port or 5432),
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+_redis_url = os.environ.get("WSROUTE_TEST_REDIS_URL")
+if _redis_url:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_url]}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"wsroute": {"level": "DEBUG"}},
+}
