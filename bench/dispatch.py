@@ -314,13 +314,14 @@ def verdict(row: Row) -> str:
 def print_table(title: str, baseline: str, rows: Sequence[Row]) -> None:
     width = max(len(row.label) for row in rows) + 2
     print(f"\n{title}")
-    print(f"  {'case':<{width}}{'ns/op':>10}  {'ratio':>7}  {'IQR of ratio':>13}  {'target':>8}  result")
+    print(f"  {'case':<{width}}{'ns/op':>10}  {'ratio':>7}  {'IQR of ratio':>13}  {'target':>8}  result".rstrip())
     for row in rows:
         iqr = f"{row.ratio_iqr[0]:.2f}-{row.ratio_iqr[1]:.2f}"
         target = f"<= {row.target:.1f}x" if row.target is not None else "-"
-        print(
+        line = (
             f"  {row.label:<{width}}{row.ns_per_op:>10.0f}  {row.ratio:>6.2f}x  {iqr:>13}  {target:>8}  {verdict(row)}"
         )
+        print(line.rstrip())
     print(f"  ratio: median over rounds of (case / {baseline}) timed in the same round")
 
 
