@@ -58,3 +58,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "loggers": {"wsroute": {"level": "DEBUG"}},
 }
+
+# Consumer tests that do not touch the database run without Socket rows; the persistence
+# tests turn them on per consumer (persist = True) with a transactional database.
+WSROUTE = {"PERSIST": False}

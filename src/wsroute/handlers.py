@@ -77,6 +77,12 @@ class HandlerSpec:
                     f"handler {name} has a required parameter {extra.name!r} wsroute cannot fill; "
                     "a handler takes (socket, content) and optionally match"
                 )
+        for extra in params:
+            if extra.kind is extra.KEYWORD_ONLY and extra.name != "match" and extra.default is extra.empty:
+                raise ConfigError(
+                    f"handler {name} has a required keyword-only parameter {extra.name!r} wsroute cannot fill; "
+                    "a handler takes (socket, content) and optionally match"
+                )
         takes_match = any(p.name == "match" and p.kind is not p.POSITIONAL_ONLY for p in params)
         if schema is None and content_param is not None:
             schema = _model_annotation(content_param.annotation)
@@ -99,7 +105,7 @@ class HandlerSpec:
 def _signature(fn: Callable[..., Any], name: str) -> inspect.Signature:
     try:
         return inspect.signature(fn, eval_str=True)
-    except NameError as exc:
+    except (NameError, AttributeError, SyntaxError) as exc:  # a string annotation eval() cannot resolve
         raise ConfigError(
             f"cannot resolve an annotation of handler {name}: {exc}; import the annotated type at module level"
         ) from exc

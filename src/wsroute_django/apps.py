@@ -8,3 +8,6 @@ class WsrouteConfig(AppConfig):
     label = "wsroute"
     verbose_name = "wsroute"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wsroute_django import checks  # noqa: F401  # registers the system checks

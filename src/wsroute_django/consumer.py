@@ -11,16 +11,21 @@ import enum
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
+from django.apps import apps
 
 from wsroute import ConfigError, Connection, Dispatcher, HandlerSpec, Middleware, RouteTableBuilder
 from wsroute.routing import RouteKey
-from wsroute_django import groups
+from wsroute_django import groups, signals
 from wsroute_django.bridge import bridged
+from wsroute_django.conf import get_settings
+
+if TYPE_CHECKING:
+    from wsroute_django.models import Socket
 
 __all__ = ["CLOSE_LOGIN_REQUIRED", "CLOSE_REJECTED", "SocketConsumer", "SocketState"]
 
@@ -53,13 +58,16 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     #: close anonymous sockets with 4401
     login_required: ClassVar[bool] = False
     #: frames longer than this many characters get a ``too_large`` error (None: no limit)
-    max_message_size: ClassVar[int | None] = 1024 * 1024
+    max_message_size: ClassVar[int | None] = None  # None: WSROUTE["MAX_MESSAGE_SIZE"]
+    #: write a ``Socket`` row for each connection (None: ``WSROUTE["PERSIST"]``)
+    persist: ClassVar[bool | None] = None
     #: names the client may never route to, whatever else the class defines
     lifecycle_names: ClassVar[frozenset[str]] = frozenset({"on_connect", "on_disconnect"})
 
     dispatcher: ClassVar[Dispatcher]
     _connect_hook: ClassVar[HandlerSpec | None]
     _disconnect_hook: ClassVar[HandlerSpec | None]
+    _settings_read: ClassVar[bool]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,6 +81,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             run_sync=database_sync_to_async,
             max_message_size=cls.max_message_size,
         )
+        cls._settings_read = False
         cls._connect_hook = cls._hook("on_connect")
         cls._disconnect_hook = cls._hook("on_disconnect")
 
@@ -111,6 +120,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         super().__init__(*args, **kwargs)
         self.state = SocketState.CONNECTING
         self.groups: set[str] = set()
+        #: this connection's ``Socket`` row (None when persistence is off)
+        self.record: Socket | None = None
         self._connection: Connection | None = None
 
     # -- what handlers see -------------------------------------------------------------
@@ -151,12 +162,20 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     async def group_add(self, group: str) -> None:
         """Join ``group``. Every group is left when the socket disconnects."""
         await self._layer().group_add(groups.check_group_name(group), self.channel_name)
-        self.groups.add(group)
+        if group not in self.groups:
+            self.groups.add(group)
+            if self.record is not None:
+                await database_sync_to_async(_presence().join_group)(self.record.pk, group)
+            await signals.group_joined.asend(type(self), socket=self, group=group)
 
     @bridged
     async def group_discard(self, group: str) -> None:
         await self._layer().group_discard(groups.check_group_name(group), self.channel_name)
-        self.groups.discard(group)
+        if group in self.groups:
+            self.groups.discard(group)
+            if self.record is not None:
+                await database_sync_to_async(_presence().leave_group)(self.record.pk, group)
+            await signals.group_left.asend(type(self), socket=self, group=group)
 
     @bridged
     async def group_send(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
@@ -207,12 +226,26 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             return
         await fallback(message)
 
+    @classmethod
+    def _read_settings(cls) -> None:
+        # Settings are read at the first connection, not at class creation, so consumer
+        # modules import before Django is configured.
+        if cls.max_message_size is None:
+            cls.dispatcher.max_message_size = get_settings().MAX_MESSAGE_SIZE
+        cls._settings_read = True
+
     async def websocket_connect(self, message: Mapping[str, Any]) -> None:
+        if not self._settings_read:
+            self._read_settings()
         self._connection = self.dispatcher.connect(self, self)
         if self.login_required and not getattr(self.user, "is_authenticated", False):
             logger.info("anonymous socket on %s closed: login required", self.path)
             await self.close_socket(CLOSE_LOGIN_REQUIRED)
             return
+        if self._persists():
+            self.record = await database_sync_to_async(_presence().open_row)(self.scope, self.channel_name)
+            _presence().heartbeat.retain()
+        await signals.socket_connected.asend(type(self), socket=self)
         if await self._connection.open(self._connect_hook) and self.state is SocketState.CONNECTING:
             await self.accept()
 
@@ -221,11 +254,18 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
 
     async def websocket_disconnect(self, message: Mapping[str, Any]) -> None:
         self.state = SocketState.CLOSED
+        code = message.get("code", 1006)
         if self._connection is not None:
-            await self._connection.close(message.get("code", 1006), self._disconnect_hook)
+            await self._connection.close(code, self._disconnect_hook)
         for group in list(self.groups):
             await self._layer().group_discard(group, self.channel_name)
+            await signals.group_left.asend(type(self), socket=self, group=group)
         self.groups.clear()
+        if self.record is not None:
+            await database_sync_to_async(_presence().close_row)(self.record.pk)
+            _presence().heartbeat.release()
+        if self._connection is not None:
+            await signals.socket_disconnected.asend(type(self), socket=self, code=code)
         raise StopConsumer
 
     async def _on_deliver(self, message: Mapping[str, Any]) -> None:
@@ -248,6 +288,10 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             raise RuntimeError("the socket is not connected yet; send from a handler or hook")
         return self._connection
 
+    def _persists(self) -> bool:
+        wanted = get_settings().PERSIST if self.persist is None else self.persist
+        return wanted and apps.is_installed("wsroute_django")
+
     def _layer(self) -> Any:
         if self.channel_layer is None:
             raise RuntimeError(
@@ -264,6 +308,13 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         """The routing keys this consumer answers, in resolution order (``None``: default route)."""
         for route in cls.dispatcher.table:
             yield route.key
+
+
+def _presence() -> Any:
+    # Imported on first use: it needs the app registry, and this module must not.
+    from wsroute_django import presence
+
+    return presence
 
 
 # Fixed ASGI and wsroute layer types -> method names; the only getattr a message can steer.

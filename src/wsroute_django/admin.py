@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from wsroute_django.models import Socket, SocketGroup
+
+
+class SocketGroupInline(admin.TabularInline[SocketGroup, Socket]):
+    model = SocketGroup
+    extra = 0
+    can_delete = False
+    readonly_fields = ("name",)
+
+
+@admin.register(Socket)
+class SocketAdmin(admin.ModelAdmin[Socket]):
+    """Live connections, read-only: rows belong to the consumers that wrote them."""
+
+    list_display = ("path", "user", "user_ip", "connected_at", "last_ping", "server")
+    list_filter = ("path", "server")
+    search_fields = ("path", "channel_name", "user__username")
+    inlines = (SocketGroupInline,)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

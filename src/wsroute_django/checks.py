@@ -1,0 +1,52 @@
+"""System checks for ``WSROUTE``: a bad value is a ``manage.py check`` error, not a runtime surprise."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from wsroute_django.conf import DEFAULTS, WsrouteSettings
+
+__all__ = ["check_settings"]
+
+
+def _error(message: str, hint: str, n: int) -> Error:
+    return Error(message, hint=hint, obj="settings.WSROUTE", id=f"wsroute.E{n:03d}")
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, "WSROUTE", {})
+    if not isinstance(value, dict):
+        return [_error(f"WSROUTE must be a dict, got {type(value).__name__}", "WSROUTE = {'PERSIST': True, ...}", 1)]
+    errors: list[CheckMessage] = []
+    known = [field.name for field in fields(WsrouteSettings)]
+    for key in value:
+        if key not in known:
+            errors.append(_error(f"unknown WSROUTE key {key!r}", f"known keys: {', '.join(known)}", 2))
+    if "PERSIST" in value and not isinstance(value["PERSIST"], bool):
+        errors.append(_error("WSROUTE['PERSIST'] must be True or False", "", 3))
+    for key in ("HEARTBEAT_INTERVAL", "STALE_AFTER"):
+        number = value.get(key, 1)
+        if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+            errors.append(_error(f"WSROUTE[{key!r}] must be a positive number of seconds, got {number!r}", "", 4))
+    interval = value.get("HEARTBEAT_INTERVAL", DEFAULTS.HEARTBEAT_INTERVAL)
+    stale = value.get("STALE_AFTER", DEFAULTS.STALE_AFTER)
+    if not errors and stale <= interval:
+        errors.append(
+            _error(
+                f"WSROUTE['STALE_AFTER'] ({stale}) must be longer than HEARTBEAT_INTERVAL ({interval})",
+                "live rows are refreshed once per interval; use at least 2-3 intervals",
+                5,
+            )
+        )
+    header = value.get("TRUSTED_PROXY_HEADER")
+    if header is not None and (not isinstance(header, str) or not header.strip()):
+        errors.append(_error("WSROUTE['TRUSTED_PROXY_HEADER'] must be a header name or None", "", 6))
+    size = value.get("MAX_MESSAGE_SIZE")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+        errors.append(_error("WSROUTE['MAX_MESSAGE_SIZE'] must be a positive int or None", "", 7))
+    return errors

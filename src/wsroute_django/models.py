@@ -1,0 +1,121 @@
+"""``Socket``: one row per live connection, and sending to sockets from anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import models
+
+from wsroute_django import groups
+
+__all__ = ["Socket", "SocketGroup", "SocketQuerySet"]
+
+
+async def _send_to_channels(channel_names: Iterable[str], message: dict[str, Any]) -> int:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("sending to sockets needs CHANNEL_LAYERS in settings")
+    count = 0
+    for name in channel_names:
+        await layer.send(name, message)
+        count += 1
+    return count
+
+
+class SocketQuerySet(models.QuerySet["Socket"]):
+    """Sockets, addressable as a batch: ``Socket.objects.filter(path="/chat/").send_json({...})``.
+
+    Each method sends one channel-layer message per socket (no throw-away groups) and
+    returns how many sockets were addressed. The plain methods are for sync code (views,
+    Celery tasks, management commands); the ``a``-prefixed ones for async code.
+    """
+
+    def for_user(self, user: Any) -> SocketQuerySet:
+        return self.filter(user=user)
+
+    def on_path(self, path: str) -> SocketQuerySet:
+        return self.filter(path=path)
+
+    def in_group(self, group: str) -> SocketQuerySet:
+        return self.filter(memberships__name=group)
+
+    def send_json(self, data: Mapping[str, Any]) -> int:
+        """Send ``data`` as it is to every socket (through each socket's ``on_send`` middleware)."""
+        return self._send({"type": groups.SEND, "frame": dict(data)})
+
+    async def asend_json(self, data: Mapping[str, Any]) -> int:
+        return await self._asend({"type": groups.SEND, "frame": dict(data)})
+
+    def send_event(self, event: str, payload: Mapping[str, Any] | None = None) -> int:
+        """Send ``{<routing key>: event, **payload}``, with each consumer's own routing key."""
+        return self._send({"type": groups.DELIVER, "event": event, "payload": dict(payload or {})})
+
+    async def asend_event(self, event: str, payload: Mapping[str, Any] | None = None) -> int:
+        return await self._asend({"type": groups.DELIVER, "event": event, "payload": dict(payload or {})})
+
+    def close(self, code: int = 1000) -> int:
+        """Close every socket with ``code``; their rows go when each consumer disconnects."""
+        return self._send({"type": groups.CLOSE, "code": code})
+
+    async def aclose(self, code: int = 1000) -> int:
+        return await self._asend({"type": groups.CLOSE, "code": code})
+
+    def _send(self, message: dict[str, Any]) -> int:
+        names = list(self.values_list("channel_name", flat=True))
+        return int(async_to_sync(_send_to_channels)(names, message))
+
+    async def _asend(self, message: dict[str, Any]) -> int:
+        names = [name async for name in self.values_list("channel_name", flat=True)]
+        return await _send_to_channels(names, message)
+
+
+class Socket(models.Model):
+    """A live WebSocket connection: written on connect, deleted on disconnect."""
+
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,  # cache and signed-cookie sessions have no row; see session_key
+        related_name="+",
+    )
+    #: the session key whatever the session engine (the FK above is only set for DB sessions)
+    session_key = models.CharField(max_length=40, blank=True, default="")
+    channel_name = models.CharField(max_length=100, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="websockets"
+    )
+    path = models.CharField(max_length=255, db_index=True)
+    active = models.BooleanField(default=True)
+    last_ping = models.DateTimeField(db_index=True)
+    user_ip = models.GenericIPAddressField(null=True, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    #: the server process serving the socket; its heartbeat refreshes last_ping in one query
+    server = models.CharField(max_length=64, db_index=True, default="")
+
+    objects = SocketQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "path"], name="wsroute_socket_user_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.channel_name}"
+
+
+class SocketGroup(models.Model):
+    """A socket's membership of a channel-layer group, so groups can be listed."""
+
+    socket = models.ForeignKey(Socket, on_delete=models.CASCADE, related_name="memberships")
+    name = models.CharField(max_length=100, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["socket", "name"], name="wsroute_unique_membership")]
+
+    def __str__(self) -> str:
+        return self.name
