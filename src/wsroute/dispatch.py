@@ -207,12 +207,13 @@ class Connection:
             content = {**content, "ref": ref}
         if self.middleware.pipeline.send:
             try:
-                content = await self.middleware.run_send(content)
+                changed = await self.middleware.run_send(content)
             except Exception:
                 logger.exception("a middleware's on_send raised; sending server_error instead")
-                content = self.dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, content.get("ref"))
-            if content is DROP:
+                changed = self.dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, content.get("ref"))
+            if changed is DROP:
                 return
+            content = changed
         await self.transport.transmit(content)
 
 

@@ -30,7 +30,7 @@ def validator_for(schema: object) -> Validator:
         validate = schema.model_validate
     else:
         try:
-            validate = TypeAdapter(schema).validate_python
+            validate = TypeAdapter[Any](schema).validate_python  # type: ignore[arg-type]  # any type pydantic accepts
         except Exception as exc:  # pydantic raises several types for unusable schemas
             raise ConfigError(f"schema {schema!r} is not something pydantic can validate: {exc}") from exc
 

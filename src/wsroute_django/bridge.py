@@ -45,4 +45,4 @@ def bridged(method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]]) -> Call
             return _Done(async_to_sync(method)(self, *args, **kwargs))
         return method(self, *args, **kwargs)
 
-    return call
+    return call  # type: ignore[return-value]  # functools.wraps keeps the wrapper's own signature

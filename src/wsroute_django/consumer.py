@@ -109,7 +109,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         fn = getattr(cls, target, None) if isinstance(target, str) else None
         if not callable(fn):
             raise ConfigError(f"{cls.__qualname__}.routes names {target!r}, but the class has no such method")
-        return fn
+        return fn  # type: ignore[no-any-return]
 
     @classmethod
     def _hook(cls, name: str) -> HandlerSpec | None:

@@ -94,7 +94,7 @@ def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
         server=SERVER_ID,
     )
     if session_key and getattr(session, "__module__", "") in DB_SESSION_ENGINES:
-        row.session_id = session_key  # type: ignore[attr-defined]  # FK without a DB constraint
+        row.session_id = session_key  # FK without a DB constraint
     row.save()
     return row
 

@@ -77,6 +77,17 @@ def receiver() -> FakeSocket:
 
 
 @pytest.fixture
+def make_transport() -> type[FakeTransport]:
+    """For tests that need more than one connection."""
+    return FakeTransport
+
+
+@pytest.fixture
+def make_socket() -> type[FakeSocket]:
+    return FakeSocket
+
+
+@pytest.fixture
 def make_table() -> MakeTable:
     """``make_table([(key, handler), ...], default=handler)`` -> a built ``RouteTable``."""
     return build_table

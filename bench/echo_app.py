@@ -1,0 +1,119 @@
+"""The ASGI app ``bench/echo.py`` serves: one echo consumer per URL path, nothing else.
+
+Importing this module configures a minimal Django (no database, no installed apps) unless
+settings are already configured, so a server can load it directly::
+
+    python -m uvicorn echo_app:application --app-dir bench
+    python -m daphne echo_app:application          # with bench/ on PYTHONPATH
+
+``WSROUTE_BENCH_LAYER`` picks the channel layer: ``none`` (default: no layer, so each consumer
+awaits only its client) or ``inmemory`` (``InMemoryChannelLayer``: every consumer also awaits
+its layer channel, as in a real project). Every variant runs under the same layer.
+
+Paths and frames (the client sends the request, the server answers with the reply):
+
+    /raw/        {"type": "PING"}  -> {"type": "PONG"}   stock AsyncJsonWebsocketConsumer
+    /raw_nohop/  {"type": "PING"}  -> {"type": "PONG"}   the same, dispatch without the thread hop
+    /decorator/  {"type": "PING"}  -> {"type": "PONG"}   wsroute SocketRouter on a View
+    /subclass/   {"event": "ping"} -> {"event": "pong"}  wsroute JSONWebSocket, ``on_ping``
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import django
+from django.conf import settings
+
+LAYER_ENV = "WSROUTE_BENCH_LAYER"
+LAYERS: dict[str, dict[str, Any]] = {
+    "none": {},
+    "inmemory": {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+}
+
+if not settings.configured:
+    _layer = os.environ.get(LAYER_ENV, "none")
+    if _layer not in LAYERS:
+        raise SystemExit(f"{LAYER_ENV}={_layer!r}: expected one of {', '.join(LAYERS)}")
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="wsroute-bench-not-secret",
+        ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+        INSTALLED_APPS=[],
+        DATABASES={},
+        CHANNEL_LAYERS=LAYERS[_layer],
+        USE_TZ=True,
+        LOGGING={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "loggers": {"wsroute": {"level": "WARNING"}, "django": {"level": "WARNING"}},
+        },
+    )
+    django.setup()
+
+# Channels and wsroute read settings when imported, so they come after settings.configure().
+from channels.consumer import get_handler_name  # noqa: E402
+from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.views import View  # noqa: E402
+
+from wsroute_django.consumer import SocketConsumer  # noqa: E402
+from wsroute_django.jsonsocket import JSONWebSocket  # noqa: E402
+from wsroute_django.router import SocketRouter  # noqa: E402
+
+__all__ = ["EchoPage", "EchoSocket", "RawEcho", "RawEchoNoHop", "application"]
+
+
+class RawEcho(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
+    """The baseline: a stock Channels JSON consumer, as a hand-written project would have it."""
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "PING":
+            await self.send_json({"type": "PONG"})
+
+
+class RawEchoNoHop(RawEcho):
+    """``RawEcho`` without the per-message thread hop of ``AsyncConsumer.dispatch``.
+
+    Channels 4.2+ awaits ``aclose_old_connections()`` (a ``sync_to_async`` hop) before every
+    handler; this is the same lookup without it, to measure what the hop costs.
+    """
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class EchoPage(View):
+    """The decorator style: a ``SocketRouter`` on a Django view."""
+
+    socket = SocketRouter()
+
+    @socket.route("PING")
+    async def ping(socket: SocketConsumer, content: dict[str, Any]) -> dict[str, Any]:  # type: ignore[misc]
+        return {"type": "PONG"}
+
+
+class EchoSocket(JSONWebSocket):
+    """The subclass style: a ``JSONWebSocket`` with an ``on_ping`` event."""
+
+    async def on_ping(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {"event": "pong"}
+
+
+application = ProtocolTypeRouter(
+    {
+        "websocket": URLRouter(
+            [
+                path("raw/", RawEcho.as_asgi()),
+                path("raw_nohop/", RawEchoNoHop.as_asgi()),
+                path("decorator/", EchoPage.socket.as_asgi()),
+                path("subclass/", EchoSocket.as_asgi()),
+            ]
+        )
+    }
+)
