@@ -15,6 +15,7 @@ class defines, and whether they are async, is worked out once per consumer class
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -23,6 +24,8 @@ from wsroute.handlers import describe, is_async_callable
 from wsroute.types import SyncRunner
 
 __all__ = ["DROP", "Drop", "Middleware", "MiddlewareChain", "Pipeline"]
+
+logger = logging.getLogger("wsroute")
 
 HOOKS: Final = ("on_connect", "on_receive", "on_send", "on_disconnect")
 
@@ -96,8 +99,12 @@ class MiddlewareChain:
             await hook(self.instances[index])
 
     async def run_disconnect(self, code: int) -> None:
+        # Every middleware gets its cleanup, even when one before it raised.
         for index, hook in self.pipeline.disconnect:
-            await hook(self.instances[index], code)
+            try:
+                await hook(self.instances[index], code)
+            except Exception:
+                logger.exception("%s.on_disconnect raised", describe(self.pipeline.classes[index]))
 
     async def run_receive(self, content: Any) -> Any:
         return await _transform(self.pipeline.receive, self.instances, content)

@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from wsroute_django.consumer import SocketConsumer
     from wsroute_django.groups import InvalidGroupName
     from wsroute_django.jsonsocket import JSONWebSocket
-    from wsroute_django.middleware import SocketMiddleware
+    from wsroute_django.middleware import HeartbeatMiddleware, SocketMiddleware
     from wsroute_django.routed import RoutedSocketHandler
     from wsroute_django.router import SocketRouter
 
 __all__ = [
     "DROP",
     "Forbidden",
+    "HeartbeatMiddleware",
     "InvalidGroupName",
     "JSONWebSocket",
     "Reject",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "HeartbeatMiddleware": "wsroute_django.middleware",
     "InvalidGroupName": "wsroute_django.groups",
     "JSONWebSocket": "wsroute_django.jsonsocket",
     "RoutedSocketHandler": "wsroute_django.routed",

@@ -93,9 +93,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             if not isinstance(entry, tuple) or len(entry) not in (2, 3):
                 raise ConfigError(f"{cls.__qualname__}.routes: expected (key, handler[, schema]), got {entry!r}")
             key, target, *schema = entry
-            builder.add(
-                key, cls._resolve(target), schema=schema[0] if schema else None, overridable=entry in inherited
-            )
+            builder.add(key, cls._resolve(target), schema=schema[0] if schema else None, overridable=entry in inherited)
         default = getattr(cls, "default_route", None)
         if default is not None:
             builder.set_default(default)

@@ -106,4 +106,3 @@ class SocketRouter:
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)
-

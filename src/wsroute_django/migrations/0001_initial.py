@@ -6,45 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('sessions', '0001_initial'),
+        ("sessions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Socket',
+            name="Socket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(blank=True, default='', max_length=40)),
-                ('channel_name', models.CharField(max_length=100, unique=True)),
-                ('path', models.CharField(db_index=True, max_length=255)),
-                ('active', models.BooleanField(default=True)),
-                ('last_ping', models.DateTimeField(db_index=True)),
-                ('user_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('connected_at', models.DateTimeField(auto_now_add=True)),
-                ('server', models.CharField(db_index=True, default='', max_length=64)),
-                ('session', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sessions.session')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='websockets', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_key", models.CharField(blank=True, default="", max_length=40)),
+                ("channel_name", models.CharField(max_length=100, unique=True)),
+                ("path", models.CharField(db_index=True, max_length=255)),
+                ("active", models.BooleanField(default=True)),
+                ("last_ping", models.DateTimeField(db_index=True)),
+                ("user_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("connected_at", models.DateTimeField(auto_now_add=True)),
+                ("server", models.CharField(db_index=True, default="", max_length=64)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sessions.session",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="websockets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SocketGroup',
+            name="SocketGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=100)),
-                ('socket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='wsroute.socket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(db_index=True, max_length=100)),
+                (
+                    "socket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="wsroute.socket"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='socket',
-            index=models.Index(fields=['user', 'path'], name='wsroute_socket_user_path'),
+            model_name="socket",
+            index=models.Index(fields=["user", "path"], name="wsroute_socket_user_path"),
         ),
         migrations.AddConstraint(
-            model_name='socketgroup',
-            constraint=models.UniqueConstraint(fields=('socket', 'name'), name='wsroute_unique_membership'),
+            model_name="socketgroup",
+            constraint=models.UniqueConstraint(fields=("socket", "name"), name="wsroute_unique_membership"),
         ),
     ]

@@ -12,9 +12,7 @@ class Command(BaseCommand):
     help = "Delete Socket rows (and their group memberships) whose server process stopped refreshing them."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--stale-after", type=float, default=None, help="seconds; default WSROUTE['STALE_AFTER']"
-        )
+        parser.add_argument("--stale-after", type=float, default=None, help="seconds; default WSROUTE['STALE_AFTER']")
 
     def handle(self, *args: Any, stale_after: float | None = None, **options: Any) -> None:
         memberships = prune_stale(stale_after)
