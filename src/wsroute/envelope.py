@@ -37,14 +37,14 @@ def read_ref(content: dict[str, Any]) -> Ref | None:
 def decode(text: str, key: str) -> Envelope:
     """Decode one text frame, raising ``BadJSON`` or ``BadMessage`` for anything malformed."""
     try:
-        content = json.loads(text)
+        content = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         # RecursionError: deeply nested arrays are valid JSON that json.loads cannot parse.
         raise BadJSON("frame is not valid JSON") from None
     if not isinstance(content, dict):
         raise BadMessage(f"expected a JSON object, got {_json_kind(content)}")
     ref = read_ref(content)
-    if "ref" in content and ref is None:
+    if ref is None and content.get("ref") is not None:  # "ref": null counts as no ref
         raise BadMessage("'ref' must be a string or an integer")
     routing_key = content.get(key)
     if not isinstance(routing_key, str):
@@ -52,6 +52,11 @@ def decode(text: str, key: str) -> Envelope:
             raise BadMessage(f"message has no {key!r} key", ref=ref)
         raise BadMessage(f"{key!r} must be a string, got {_json_kind(routing_key)}", ref=ref)
     return Envelope(routing_key, ref, content)
+
+
+def _reject_constant(name: str) -> Any:
+    # json.loads accepts NaN and Infinity, which are not JSON and which browsers cannot parse back.
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _json_kind(value: object) -> str:

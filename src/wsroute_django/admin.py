@@ -1,14 +1,21 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from wsroute_django.models import Socket, SocketGroup
 
+if TYPE_CHECKING:
+    _InlineBase = admin.TabularInline[SocketGroup, Socket]
+    _AdminBase = admin.ModelAdmin[Socket]
+else:  # the admin classes are generic only in django-stubs; subscripting them fails at runtime
+    _InlineBase = admin.TabularInline
+    _AdminBase = admin.ModelAdmin
 
-class SocketGroupInline(admin.TabularInline[SocketGroup, Socket]):
+
+class SocketGroupInline(_InlineBase):
     model = SocketGroup
     extra = 0
     can_delete = False
@@ -16,7 +23,7 @@ class SocketGroupInline(admin.TabularInline[SocketGroup, Socket]):
 
 
 @admin.register(Socket)
-class SocketAdmin(admin.ModelAdmin[Socket]):
+class SocketAdmin(_AdminBase):
     """Live connections, read-only: rows belong to the consumers that wrote them."""
 
     list_display = ("path", "user", "user_ip", "connected_at", "last_ping", "server")

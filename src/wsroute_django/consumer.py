@@ -19,6 +19,7 @@ from channels.exceptions import StopConsumer
 from django.apps import apps
 
 from wsroute import ConfigError, Connection, Dispatcher, HandlerSpec, Middleware, RouteTableBuilder
+from wsroute.handlers import is_async_callable
 from wsroute.routing import RouteKey
 from wsroute_django import groups, signals
 from wsroute_django.bridge import bridged
@@ -151,9 +152,12 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         await self._conn.send(dict(content))
 
     @bridged
-    async def close(self, code: int = 1000) -> None:
+    async def close(self, code: int | None = None) -> None:
         """Close the socket. Before the handshake is accepted it is accepted first, so the
-        browser sees ``code`` rather than a bare HTTP 403."""
+        browser sees ``code`` rather than a bare HTTP 403. The default code is 1000, or
+        4403 (rejected) when closing from the connect hook, before accept."""
+        if code is None:
+            code = CLOSE_REJECTED if self.state is SocketState.CONNECTING else 1000
         await self.close_socket(code)
 
     @bridged
@@ -195,7 +199,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self.state is SocketState.CLOSED:
             logger.debug("dropping a frame sent after the socket closed: %.200r", frame)
             return
-        await self.base_send({"type": "websocket.send", "text": json.dumps(frame)})
+        await self.base_send({"type": "websocket.send", "text": json.dumps(frame, allow_nan=False)})
 
     async def close_socket(self, code: int) -> None:
         if self.state is SocketState.CLOSED:
@@ -216,13 +220,15 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             await getattr(self, name)(message)
             return
         try:
-            fallback = getattr(self, get_handler_name(message), None)
+            handler_name = get_handler_name(message)
         except ValueError:
-            fallback = None
-        if fallback is None:
+            handler_name = ""
+        fallback = None if handler_name in self.lifecycle_names else getattr(self, handler_name, None)
+        if not callable(fallback):  # missing, or an attribute such as ``state``
             logger.warning("%s got a channel-layer message of unknown type %r; ignored", self, message.get("type"))
             return
-        await fallback(message)
+        # A Channels-style layer handler (``def chat_message(self, message)``), sync or async.
+        await (fallback(message) if is_async_callable(fallback) else database_sync_to_async(fallback)(message))
 
     @classmethod
     def _read_settings(cls) -> None:
@@ -235,11 +241,12 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     async def websocket_connect(self, message: Mapping[str, Any]) -> None:
         if not self._settings_read:
             self._read_settings()
-        self._connection = self.dispatcher.connect(self, self)
         if self.login_required and not getattr(self.user, "is_authenticated", False):
+            # No connection yet: the socket never got in, so no hook or middleware runs for it.
             logger.info("anonymous socket on %s closed: login required", self.path)
             await self.close_socket(CLOSE_LOGIN_REQUIRED)
             return
+        self._connection = self.dispatcher.connect(self, self)
         if self._persists():
             self.record = await database_sync_to_async(_presence().open_row)(self.scope, self.channel_name)
             _presence().heartbeat.retain()
@@ -248,6 +255,10 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             await self.accept()
 
     async def websocket_receive(self, message: Mapping[str, Any]) -> None:
+        if self.state is SocketState.CLOSED:
+            # A frame that raced our close (login required, a rejection): no handler sees it.
+            logger.debug("dropping a frame received after the socket was closed")
+            return
         await self._conn.receive(message.get("text"), message.get("bytes"))
 
     async def websocket_disconnect(self, message: Mapping[str, Any]) -> None:

@@ -45,6 +45,9 @@ logger = logging.getLogger("wsroute")
 #: identifies this server process in ``Socket.server``
 SERVER_ID = f"{_socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+#: the length of ``Socket.session_key`` (and of Django's own session keys)
+SESSION_KEY_LENGTH = 40
+
 DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
@@ -83,6 +86,8 @@ def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     """Write the row for a new connection (runs in a worker thread)."""
     session = scope.get("session")
     session_key = getattr(session, "session_key", None) or ""
+    if len(session_key) > SESSION_KEY_LENGTH:
+        session_key = ""  # a signed-cookie session's "key" is its signed data, not an identifier
     user = scope.get("user")
     row = Socket(
         channel_name=channel_name,
@@ -93,7 +98,8 @@ def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
         user_ip=client_ip(scope),
         server=SERVER_ID,
     )
-    if session_key and getattr(session, "__module__", "") in DB_SESSION_ENGINES:
+    # session.__class__, not type(session): Channels' SessionMiddleware wraps it in a LazyObject
+    if session_key and getattr(session.__class__, "__module__", "") in DB_SESSION_ENGINES:
         row.session_id = session_key  # FK without a DB constraint
     row.save()
     return row

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from wsroute import ConfigError
+from wsroute import ConfigError, DuplicateRouteError, HandlerSpec
+from wsroute.handlers import describe
 from wsroute.routing import RouteKey
 from wsroute_django.consumer import RouteEntry, SocketConsumer
 from wsroute_django.routed import RoutedSocketHandler
@@ -50,6 +52,7 @@ class SocketRouter:
 
         def register(fn: F) -> F:
             self._check_open()
+            self._check_route(key, fn, schema)
             self._routes.append((key, fn, schema) if schema is not None else (key, fn))
             return fn
 
@@ -91,8 +94,20 @@ class SocketRouter:
         self._check_open()
         if name in self._members:
             raise ConfigError(f"{self._name}: @{name} is declared twice ({self._members[name]!r} and {fn!r})")
+        HandlerSpec.from_callable(fn)  # a signature error here, not wrapped by __set_name__ on Python 3.11
         self._members[name] = fn
         return fn
+
+    def _check_route(self, key: RouteKey, fn: Callable[..., Any], schema: object) -> None:
+        # Checked as each decorator runs, in the class body: errors raised later, from
+        # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
+        HandlerSpec.from_callable(fn, schema=schema)
+        for other_key, other, *_ in self._routes:
+            if _same_key(other_key, key) and other is not fn:
+                raise DuplicateRouteError(
+                    f"{self._name}: {key!r} is routed twice, to {describe(other)} and to {describe(fn)}; "
+                    "remove one of them"
+                )
 
     def _check_open(self) -> None:
         if self._built is not None:
@@ -106,3 +121,9 @@ class SocketRouter:
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)
+
+
+def _same_key(a: object, b: object) -> bool:
+    if isinstance(a, re.Pattern) and isinstance(b, re.Pattern):
+        return (a.pattern, a.flags) == (b.pattern, b.flags)
+    return isinstance(a, str) and a == b

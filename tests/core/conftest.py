@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from wsroute import Connection, Dispatcher, ErrorCode, RouteTable, RouteTableBuilder
+from wsroute import Connection, Dispatcher, RouteTable, RouteTableBuilder
 from wsroute.routing import RouteKey
 
 
@@ -57,15 +57,6 @@ def build_table(
     return builder.build()
 
 
-def assert_error(frame: dict[str, Any], code: ErrorCode, *, key: str = "type", value: str = "ERROR") -> None:
-    """``frame`` is an error frame of DESIGN section 3 with ``code``."""
-    assert frame[key] == value
-    assert frame["code"] == code.value
-    assert isinstance(frame["detail"], str)
-    assert frame["detail"]
-    json.dumps(frame)
-
-
 @pytest.fixture
 def transport() -> FakeTransport:
     return FakeTransport()
@@ -101,8 +92,3 @@ def connect(transport: FakeTransport, receiver: FakeSocket) -> Connect:
         return dispatcher.connect(transport, receiver)
 
     return _connect
-
-
-@pytest.fixture
-def expect_error() -> Callable[..., None]:
-    return assert_error

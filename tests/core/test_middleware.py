@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from wsroute import DROP, ConfigError, Dispatcher, Forbidden, HandlerSpec, Middleware, Pipeline, Reject
-from wsroute.contrib import RateLimitMiddleware, parse_rate
-from wsroute.contrib import ratelimit
+from wsroute.contrib import RateLimitMiddleware, parse_rate, ratelimit
 from wsroute.dispatch import thread_runner
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ def test_middlewares_must_be_classes() -> None:
             pass
 
     with pytest.raises(ConfigError):
-        Pipeline.build([Fine()], thread_runner)  # type: ignore[list-item]
+        Pipeline.build([Fine(None, {})], thread_runner)  # type: ignore[list-item]
 
 
 def test_a_hook_that_is_not_callable_is_a_config_error() -> None:
@@ -565,7 +564,9 @@ async def test_rate_limit_without_a_clock_burst_faster_than_refill(
     make_table: MakeTable, connect: Connect, transport: FakeTransport
 ) -> None:
     # "3/h" refills one token every 20 minutes: a burst of 5 cannot get a 4th token
-    connection = connect(Dispatcher(make_table([("ping", on_ping)]), middlewares=[RateLimitMiddleware.with_rate("3/h")]))
+    connection = connect(
+        Dispatcher(make_table([("ping", on_ping)]), middlewares=[RateLimitMiddleware.with_rate("3/h")])
+    )
     for ref in range(5):
         await connection.receive(json.dumps({"type": "ping", "ref": ref}))
     assert [frame.get("code", "ok") for frame in transport.frames] == ["ok", "ok", "ok", "rate_limited", "rate_limited"]

@@ -1,0 +1,64 @@
+"""The public surface of ``wsroute``: ``__all__`` is sorted and every name in it imports."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+import wsroute
+
+
+def isort_style_key(name: str) -> tuple[int, list[str | int]]:
+    """The order ruff's RUF022 enforces on ``__all__``.
+
+    SCREAMING_SNAKE_CASE names first, then CamelCase, then everything else; a natural sort
+    (digit runs compared as numbers) within each group.
+    """
+    if len(name) > 1 and name.upper() == name and name.lower() != name:
+        group = 0
+    elif name[:1].isupper():
+        group = 1
+    else:
+        group = 2
+    natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name) if part]
+    return group, natural
+
+
+@pytest.mark.parametrize("module_name", ["wsroute", "wsroute.contrib"])
+def test_all_is_sorted(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert module.__all__ == sorted(module.__all__, key=isort_style_key)
+
+
+@pytest.mark.parametrize("module_name", ["wsroute", "wsroute.contrib"])
+def test_all_has_no_duplicates(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert len(set(module.__all__)) == len(module.__all__)
+
+
+PUBLIC_NAMES = [
+    (module_name, name)
+    for module_name in ("wsroute", "wsroute.contrib")
+    for name in importlib.import_module(module_name).__all__
+]
+
+
+@pytest.mark.parametrize(("module_name", "name"), PUBLIC_NAMES)
+def test_every_public_name_is_importable(module_name: str, name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from {module_name} import {name}", namespace)
+    assert namespace[name] is getattr(importlib.import_module(module_name), name)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from wsroute import *", namespace)
+    namespace.pop("__builtins__", None)
+    assert sorted(namespace) == sorted(wsroute.__all__)
+
+
+def test_version() -> None:
+    assert isinstance(wsroute.__version__, str)
+    assert wsroute.__version__
