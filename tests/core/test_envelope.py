@@ -192,3 +192,8 @@ def test_error_frame_ref_zero_is_kept() -> None:
 def test_every_error_code_is_a_plain_string_on_the_wire(code: ErrorCode) -> None:
     frame = error_frame("type", "ERROR", code, "detail")
     assert json.loads(json.dumps(frame))["code"] == code.value
+
+
+def test_null_ref_counts_as_no_ref() -> None:
+    envelope = decode('{"type": "PING", "ref": null}', "type")
+    assert envelope.ref is None

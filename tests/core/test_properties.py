@@ -95,7 +95,7 @@ def expected_answer(text: str, with_default: bool) -> tuple[str, Any, Any]:
         return "error", "bad_message", None
     ref = content.get("ref")
     ref_ok = isinstance(ref, str) or (isinstance(ref, int) and not isinstance(ref, bool))
-    if "ref" in content and not ref_ok:
+    if ref is not None and not ref_ok:  # "ref": null counts as no ref
         return "error", "bad_message", None
     ref = ref if ref_ok else None
     key = content.get("type")
