@@ -55,6 +55,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: ratios against baselines measured in the same run."""
     install_dev(session)
     session.run("python", "bench/dispatch.py", *session.posargs)
+    session.run("python", "bench/echo.py", *session.posargs)
 
 
 @nox.session

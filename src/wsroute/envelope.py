@@ -37,7 +37,7 @@ def read_ref(content: dict[str, Any]) -> Ref | None:
 def decode(text: str, key: str) -> Envelope:
     """Decode one text frame, raising ``BadJSON`` or ``BadMessage`` for anything malformed."""
     try:
-        content = json.loads(text, parse_constant=_reject_constant)
+        content = _DECODER.decode(text)
     except (ValueError, RecursionError):
         # RecursionError: deeply nested arrays are valid JSON that json.loads cannot parse.
         raise BadJSON("frame is not valid JSON") from None
@@ -57,6 +57,10 @@ def decode(text: str, key: str) -> Envelope:
 def _reject_constant(name: str) -> Any:
     # json.loads accepts NaN and Infinity, which are not JSON and which browsers cannot parse back.
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Built once: json.loads with any keyword argument builds a new decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _json_kind(value: object) -> str:
