@@ -121,6 +121,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         self.groups: set[str] = set()
         #: this connection's ``Socket`` row (None when persistence is off)
         self.record: Socket | None = None
+        self._row_dropped = False
         self._connection: Connection | None = None
 
     # -- what handlers see -------------------------------------------------------------
@@ -267,15 +268,36 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self._connection is not None:
             await self._connection.close(code, self._disconnect_hook)
         for group in list(self.groups):
-            await self._layer().group_discard(group, self.channel_name)
+            try:
+                await self._layer().group_discard(group, self.channel_name)
+            except Exception:
+                # e.g. channels-redis "Too many connections": the row must still go, or this
+                # process's heartbeat keeps a dead socket's row fresh for as long as it runs
+                logger.exception("%s could not leave group %r on disconnect", self, group)
             await signals.group_left.asend(type(self), socket=self, group=group)
         self.groups.clear()
-        if self.record is not None:
-            await database_sync_to_async(_presence().close_row)(self.record.pk)
-            _presence().heartbeat.release()
+        await self._drop_row()
         if self._connection is not None:
             await signals.socket_disconnected.asend(type(self), socket=self, code=code)
         raise StopConsumer
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            # Died without a websocket.disconnect (e.g. the channel layer's receive raised;
+            # the server then closes the socket with 1011): drop the row here, or this
+            # process's heartbeat keeps a dead socket's row fresh for as long as it runs.
+            await self._drop_row()
+            raise
+
+    async def _drop_row(self) -> None:
+        if self.record is not None and not self._row_dropped:
+            self._row_dropped = True
+            try:
+                await database_sync_to_async(_presence().close_row)(self.record.pk)
+            finally:
+                _presence().heartbeat.release()
 
     async def _on_deliver(self, message: Mapping[str, Any]) -> None:
         await self._conn.send({self.type_key: message["event"], **message["payload"]})

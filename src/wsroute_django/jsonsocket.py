@@ -32,8 +32,10 @@ class JSONWebSocket(SocketConsumer):
     @classmethod
     def _collect_routes(cls, builder: RouteTableBuilder) -> None:
         super()._collect_routes(builder)
+        # on_<event> methods the routes table already lists (e.g. with a schema) stay as listed.
+        listed = [entry[:2] for entry in cls.routes if isinstance(entry, tuple)]
         for name in dir(cls):
             if name.startswith("on_") and len(name) > 3 and name not in cls.lifecycle_names:
                 method = getattr(cls, name)
-                if callable(method):
+                if callable(method) and (name[3:], name) not in listed and (name[3:], method) not in listed:
                     builder.add(name[3:], method)
