@@ -49,7 +49,11 @@ else:
 
 _redis_url = os.environ.get("WSROUTE_TEST_REDIS_URL")
 if _redis_url:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_url]}}}
+    # DESIGN.md section 13 (as in tests/e2e/project/settings.py): the layer blocks 5 s in
+    # BZPOPMIN, and redis-py 8's default 5 s socket timeout turns that into a TimeoutError that
+    # kills an idle consumer, or one disconnecting while its receive is pending.
+    _host = {"address": _redis_url, "socket_timeout": 10, "max_connections": 1000}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_host]}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
