@@ -1,0 +1,45 @@
+"""The two consumer styles, both writing ``Socket`` rows (``persist = True``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from django.views import View
+
+from wsroute_django import JSONWebSocket, RoutedSocketHandler, SocketRouter
+
+
+class PersistentHandler(RoutedSocketHandler):
+    persist: ClassVar[bool | None] = True
+
+
+class Lobby(View):
+    """Decorator style: answers ``PING`` (inherited) and ``WHOAMI``."""
+
+    socket = SocketRouter(handler=PersistentHandler)
+
+    @socket.route("WHOAMI")
+    async def whoami(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
+        user = socket.user
+        return {"type": "WHOAMI", "user": user.get_username() if user else "", "pid": os.getpid()}
+
+
+class Chat(JSONWebSocket):
+    """Subclass style: every socket on ``/chat/<room>/`` joins the group ``chat.<room>``."""
+
+    persist: ClassVar[bool | None] = True
+
+    @property
+    def room(self) -> str:
+        return f"chat.{self.scope['url_route']['kwargs']['room']}"
+
+    async def on_connect(self) -> None:
+        await self.group_add(self.room)
+
+    async def on_say(self, event: dict[str, Any]) -> None:
+        await self.group_send(self.room, "said", {"text": event.get("text", ""), "pid": os.getpid()})
+
+    async def on_whoami(self, event: dict[str, Any]) -> dict[str, Any]:
+        user = self.user
+        return {"event": "whoami", "user": user.get_username() if user else "", "pid": os.getpid()}
