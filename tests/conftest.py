@@ -1,26 +1,66 @@
-"""Suite-wide rules: tests that need Redis or PostgreSQL say so, and CI refuses to skip them."""
+"""Suite-wide rules: tests that need Redis, PostgreSQL or a browser say so, and CI refuses to skip them."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-SERVICES = {
-    "redis": ("WSROUTE_TEST_REDIS_URL", "needs Redis: set WSROUTE_TEST_REDIS_URL=redis://127.0.0.1:6379/0"),
-    "postgres": (
-        "WSROUTE_TEST_DATABASE_URL",
-        "needs PostgreSQL: set WSROUTE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test",
-    ),
-}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _missing(marker: str) -> str | None:
+    """Why tests with ``marker`` cannot run here, or None if they can."""
+    if marker == "redis" and not os.environ.get("WSROUTE_TEST_REDIS_URL"):
+        return "needs Redis: set WSROUTE_TEST_REDIS_URL=redis://127.0.0.1:6379/0"
+    if marker == "postgres" and not os.environ.get("WSROUTE_TEST_DATABASE_URL"):
+        return "needs PostgreSQL: set WSROUTE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+    if marker == "browser":
+        if not CHROMIUM.exists():
+            return "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)"
+        if importlib.util.find_spec("playwright") is None:
+            return "needs playwright (pip install -e '.[dev]')"
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    required = os.environ.get("WSROUTE_REQUIRE_SERVICES") == "1"
+    required = {
+        "redis": os.environ.get("WSROUTE_REQUIRE_SERVICES") == "1",
+        "postgres": os.environ.get("WSROUTE_REQUIRE_SERVICES") == "1",
+        "browser": os.environ.get("WSROUTE_REQUIRE_BROWSER") == "1",
+    }
+    reasons = {marker: _missing(marker) for marker in required}
     for item in items:
-        for marker, (variable, reason) in SERVICES.items():
-            if item.get_closest_marker(marker) is None or os.environ.get(variable):
+        for marker, reason in reasons.items():
+            if reason is None or item.get_closest_marker(marker) is None:
                 continue
-            if required:
-                raise pytest.UsageError(f"WSROUTE_REQUIRE_SERVICES=1 but {item.nodeid} {reason}")
+            if required[marker]:
+                raise pytest.UsageError(f"CI requires {item.nodeid}, but it {reason}")
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _close_this_threads_connections() -> None:
+    for conn in connections.all(initialized_only=True):
+        # SQLite's close() ignores in-memory databases; this thread's handle can go, the
+        # database lives on in the test thread's connection.
+        BaseDatabaseWrapper.close(conn)
+
+
+@pytest.fixture(autouse=True)
+async def _release_worker_db_connections(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Close the DB connection a ``django_db`` test opened in the sync-handler thread.
+
+    Sync handlers run in one shared worker thread (``database_sync_to_async``), which
+    checks its connection before every call. pytest-django runs database tests first; a
+    connection they leave in that thread would trip pytest-django's database blocker in
+    every later test that runs a sync handler without the ``django_db`` mark.
+    """
+    yield
+    if request.node.get_closest_marker("django_db") is not None:
+        await sync_to_async(_close_this_threads_connections, thread_sensitive=True)()

@@ -169,7 +169,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             self.groups.add(group)
             if self.record is not None:
                 await database_sync_to_async(_presence().join_group)(self.record.pk, group)
-            await signals.group_joined.asend(type(self), socket=self, group=group)
+            await signals.emit(signals.group_joined, type(self), socket=self, group=group)
 
     @bridged
     async def group_discard(self, group: str) -> None:
@@ -178,7 +178,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             self.groups.discard(group)
             if self.record is not None:
                 await database_sync_to_async(_presence().leave_group)(self.record.pk, group)
-            await signals.group_left.asend(type(self), socket=self, group=group)
+            await signals.emit(signals.group_left, type(self), socket=self, group=group)
 
     @bridged
     async def group_send(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
@@ -251,7 +251,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self._persists():
             self.record = await database_sync_to_async(_presence().open_row)(self.scope, self.channel_name)
             _presence().heartbeat.retain()
-        await signals.socket_connected.asend(type(self), socket=self)
+        await signals.emit(signals.socket_connected, type(self), socket=self)
         if await self._connection.open(self._connect_hook) and self.state is SocketState.CONNECTING:
             await self.accept()
 
@@ -274,11 +274,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 # e.g. channels-redis "Too many connections": the row must still go, or this
                 # process's heartbeat keeps a dead socket's row fresh for as long as it runs
                 logger.exception("%s could not leave group %r on disconnect", self, group)
-            await signals.group_left.asend(type(self), socket=self, group=group)
+            await signals.emit(signals.group_left, type(self), socket=self, group=group)
         self.groups.clear()
         await self._drop_row()
         if self._connection is not None:
-            await signals.socket_disconnected.asend(type(self), socket=self, code=code)
+            await signals.emit(signals.socket_disconnected, type(self), socket=self, code=code)
         raise StopConsumer
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -15,11 +15,8 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Protocol
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 
 #: seconds to wait for a frame that must arrive (generous: sync handlers hop threads)
 TIMEOUT = 3.0
@@ -134,22 +131,3 @@ async def connect(channel_layer: BaseChannelLayer) -> AsyncIterator[Connect]:
         await client.disconnect()
 
 
-def _close_this_threads_connections() -> None:
-    for conn in connections.all(initialized_only=True):
-        # SQLite's close() ignores in-memory databases; this thread's handle can go, the
-        # database lives on in the test thread's connection.
-        BaseDatabaseWrapper.close(conn)
-
-
-@pytest.fixture(autouse=True)
-async def _release_worker_db_connections(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Close the DB connection a ``django_db`` test opened in the sync-handler thread.
-
-    Sync handlers run in one shared worker thread (``database_sync_to_async``), which
-    checks its connection before every call. pytest-django runs database tests first; a
-    connection they leave in that thread would trip pytest-django's database blocker in
-    every later test that runs a sync handler without the ``django_db`` mark.
-    """
-    yield
-    if request.node.get_closest_marker("django_db") is not None:
-        await sync_to_async(_close_this_threads_connections, thread_sensitive=True)()

@@ -1,0 +1,44 @@
+"""The WSROUTE settings dict with its defaults, and what ``manage.py check`` says about bad values."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+# --8<-- [start:defaults]
+WSROUTE = {
+    "PERSIST": True,
+    "HEARTBEAT_INTERVAL": 30.0,
+    "STALE_AFTER": 90.0,
+    "TRUSTED_PROXY_HEADER": None,
+    "MAX_MESSAGE_SIZE": 1024 * 1024,
+}
+# --8<-- [end:defaults]
+
+
+# --8<-- [start:main]
+def check(wsroute: object) -> list[str]:
+    """What ``python manage.py check`` reports for ``WSROUTE = wsroute``."""
+    with override_settings(WSROUTE=wsroute):
+        try:
+            call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+        except SystemCheckError as exc:
+            lines = str(exc).expandtabs(4).splitlines()
+            return [line.rstrip() for line in lines if "wsroute." in line or "HINT:" in line]
+    return ["System check identified no issues."]
+
+
+def main() -> list[str]:
+    return [
+        *check(WSROUTE),
+        *check({"PERSIST": "yes", "HEARTBEAT": 30, "STALE_AFTER": 0, "MAX_MESSAGE_SIZE": 1.5}),
+        *check({"HEARTBEAT_INTERVAL": 60, "STALE_AFTER": 60}),
+        *check({"TRUSTED_PROXY_HEADER": ""}),
+        *check(["PERSIST"]),
+    ]
+
+
+# --8<-- [end:main]
