@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import nox
 
@@ -47,7 +47,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     install_dev(session)
-    session.run("mkdocs", "build", "--strict", "--site-dir", os.path.join(session.create_tmp(), "site"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site"))
 
 
 @nox.session
@@ -60,6 +60,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def example(session: nox.Session) -> None:
-    """Run the example."""
+    """Serve the example project at http://127.0.0.1:8000 (HTTP and WebSockets, daphne's runserver).
+
+    Migrates example/db.sqlite3 and creates the demo users (demo/demo, demo2/demo2) first.
+    Arguments go to ``manage.py runserver``: ``python run.py example 0.0.0.0:8000``.
+    """
     install_dev(session)
-    session.run("python", "example/core_demo.py", *session.posargs)
+    session.chdir("example")
+    session.run("python", "manage.py", "migrate", "--no-input")
+    session.run("python", "manage.py", "demo_users")
+    session.run("python", "manage.py", "runserver", *(session.posargs or ["127.0.0.1:8000"]))

@@ -21,7 +21,7 @@ TOOLS = ROOT / ".venv-tools"
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  # run.py itself may be started by an older Python
         sys.exit(f"wsroute needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)

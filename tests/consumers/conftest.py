@@ -129,5 +129,3 @@ async def connect(channel_layer: BaseChannelLayer) -> AsyncIterator[Connect]:
         if client.finished or (client._future is not None and client.future.cancelled()):
             continue
         await client.disconnect()
-
-
