@@ -1,6 +1,6 @@
 """A tour of the wsroute core with no server: frames in, frames out.
 
-    python run.py example
+python run.py example
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("WSROUTE_CHROMIUM", "/usr/bin/chromium"))
 
 
 def _missing(marker: str) -> str | None:
@@ -23,7 +23,7 @@ def _missing(marker: str) -> str | None:
         return "needs PostgreSQL: set WSROUTE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
     if marker == "browser":
         if not CHROMIUM.exists():
-            return "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)"
+            return f"needs Chromium at {CHROMIUM} (apt-get install chromium, or set WSROUTE_CHROMIUM)"
         if importlib.util.find_spec("playwright") is None:
             return "needs playwright (pip install -e '.[dev]')"
     return None

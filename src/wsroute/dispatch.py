@@ -87,7 +87,7 @@ class Dispatcher:
 class Connection:
     """One live socket's side of the dispatcher."""
 
-    __slots__ = ("dispatcher", "middleware", "receiver", "transport")
+    __slots__ = ("dispatcher", "hooked", "middleware", "receiver", "transport")
 
     def __init__(
         self, dispatcher: Dispatcher, transport: Transport, receiver: object, middleware: MiddlewareChain
@@ -96,6 +96,8 @@ class Connection:
         self.transport = transport
         self.receiver = receiver
         self.middleware = middleware
+        #: the connect hook was called, so the disconnect hook will be
+        self.hooked = False
 
     async def call(self, spec: HandlerSpec, *args: Any, **kwargs: Any) -> Any:
         """Call a prepared handler or hook with the receiver first."""
@@ -110,6 +112,7 @@ class Connection:
         """
         try:
             await self.middleware.run_connect()
+            self.hooked = True
             if hook is not None:
                 await self.call(hook)
         except Reject as exc:
@@ -123,9 +126,12 @@ class Connection:
         return True
 
     async def close(self, code: int, hook: HandlerSpec | None = None) -> None:
-        """Run ``hook`` (with the close code if it takes one), then middleware ``on_disconnect``."""
+        """Run ``hook`` (with the close code if it takes one), then middleware ``on_disconnect``.
+
+        ``hook`` is skipped for a socket a middleware refused before the connect hook ran.
+        """
         try:
-            if hook is not None:
+            if hook is not None and self.hooked:
                 await self.call(hook, *((code,) if hook.takes_content else ()))
         except Exception:
             logger.exception("disconnect hook %s raised", hook.name if hook else "?")

@@ -20,7 +20,9 @@ from wsroute import (
     Forbidden,
     HandlerSpec,
     MessageError,
+    Middleware,
     RateLimited,
+    Reject,
     RouteTableBuilder,
     TooLarge,
     UnknownType,
@@ -466,9 +468,27 @@ async def test_disconnect_hook_gets_the_code_only_if_it_asks(
 
     dispatcher = Dispatcher(make_table())
     connection = connect(dispatcher)
+    assert await connection.open()
     await connection.close(4000, dispatcher.prepare(HandlerSpec.from_callable(with_code)))
     await connection.close(1000, dispatcher.prepare(HandlerSpec.from_callable(without_code)))
     assert receiver.events == [("with", 4000), ("without",)]
+
+
+async def test_disconnect_hook_skipped_when_a_middleware_refused_the_socket(
+    make_table: MakeTable, connect: Connect, receiver: FakeSocket
+) -> None:
+    class Gate(Middleware):
+        def on_connect(self) -> None:
+            raise Reject("no")
+
+    def on_disconnect(socket: Any, code: int) -> None:
+        socket.events.append(("disconnected", code))
+
+    dispatcher = Dispatcher(make_table(), middlewares=[Gate])
+    connection = connect(dispatcher)
+    assert not await connection.open()
+    await connection.close(4403, dispatcher.prepare(HandlerSpec.from_callable(on_disconnect)))
+    assert receiver.events == []
 
 
 async def test_disconnect_hook_exception_is_logged(
@@ -478,7 +498,9 @@ async def test_disconnect_hook_exception_is_logged(
         raise RuntimeError(SECRET)
 
     dispatcher = Dispatcher(make_table())
-    await connect(dispatcher).close(1000, dispatcher.prepare(HandlerSpec.from_callable(on_disconnect)))
+    connection = connect(dispatcher)
+    assert await connection.open()
+    await connection.close(1000, dispatcher.prepare(HandlerSpec.from_callable(on_disconnect)))
     assert error_records(caplog, RuntimeError)
 
 

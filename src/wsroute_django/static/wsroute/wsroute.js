@@ -287,8 +287,8 @@ export class Client {
     this._ws = ws;
     ws.onopen = () => {
       this._attempt = 0;
+      this._flush(); // queued frames first, before anything an "open" listener sends
       this._setState("open", {});
-      this._flush();
       if (this._opts.heartbeat > 0) {
         this._heartbeatTimer = setInterval(() => this.send(this._heartbeatType), this._opts.heartbeat);
       }
