@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from wsroute import Dispatcher, RouteTableBuilder
-
-
-class MemoryTransport:
-    """Stands in for the Channels consumer: records what would go down the socket."""
-
-    def __init__(self, scope: Mapping[str, Any] | None = None) -> None:
-        self.scope: Mapping[str, Any] = scope if scope is not None else {"type": "websocket", "path": "/ws/"}
-        self.log: list[str] = []
-
-    async def transmit(self, frame: dict[str, Any]) -> None:
-        self.log.append(json.dumps(frame))
-
-    async def close_socket(self, code: int) -> None:
-        self.log.append(f"close {code}")
+from wsroute.testing import MemoryTransport
 
 
 # --8<-- [start:decorator]
