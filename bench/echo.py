@@ -167,20 +167,28 @@ class Server:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        """The server's command line for ``self.port`` (a subclass may serve another app)."""
+        return SERVERS[self.name](self.port)
+
+    def environment(self) -> dict[str, str]:
+        """The server's environment: this one's, without DJANGO_SETTINGS_MODULE, bench/ importable."""
+        env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+        env[LAYER_ENV] = self.layer
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(BENCH_DIR), env.get("PYTHONPATH"))))
+        return env
+
     def start(self) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
             self.port = free_port()
-            command = SERVERS[self.name](self.port)
+            command = self.command()
             if self.profile_dir is not None:
                 command[1:1] = ["-m", "cProfile", "-o", str(self.profile_dir / f"{self.name}.prof")]
-            env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-            env[LAYER_ENV] = self.layer
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(BENCH_DIR), env.get("PYTHONPATH"))))
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
                     command,
                     cwd=BENCH_DIR,
-                    env=env,
+                    env=self.environment(),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -6,11 +6,11 @@ from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
-from wsroute_django.conf import DEFAULTS, WsrouteSettings
+from wsroute_django.conf import DEFAULTS, WsrouteSettings, get_settings
 
-__all__ = ["check_settings"]
+__all__ = ["check_connection_reuse", "check_settings"]
 
 
 def _error(message: str, hint: str, n: int) -> Error:
@@ -50,3 +50,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
         errors.append(_error("WSROUTE['MAX_MESSAGE_SIZE'] must be a positive int or None", "", 7))
     return errors
+
+
+@register()
+def check_connection_reuse(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Socket rows with ``CONN_MAX_AGE = 0`` open and close a database connection per write."""
+    try:
+        persist = get_settings().PERSIST
+    except TypeError:
+        return []  # a bad WSROUTE value, reported by check_settings
+    database = settings.DATABASES.get("default", {})
+    if not persist or database.get("CONN_MAX_AGE", 0) != 0:
+        return []
+    return [
+        Warning(
+            "WSROUTE['PERSIST'] is on and DATABASES['default']['CONN_MAX_AGE'] is 0: every Socket row "
+            "write on connect and disconnect opens and closes a database connection",
+            hint="set CONN_MAX_AGE = 60 and CONN_HEALTH_CHECKS = True (about 2x the connect rate with rows on)",
+            obj="settings.DATABASES",
+            id="wsroute.W001",
+        )
+    ]

@@ -122,6 +122,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         #: this connection's ``Socket`` row (None when persistence is off)
         self.record: Socket | None = None
         self._row_dropped = False
+        self._joined_groups = False
         self._connection: Connection | None = None
 
     # -- what handlers see -------------------------------------------------------------
@@ -168,6 +169,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if group not in self.groups:
             self.groups.add(group)
             if self.record is not None:
+                self._joined_groups = True
                 await database_sync_to_async(_presence().join_group)(self.record.pk, group)
             await signals.emit(signals.group_joined, type(self), socket=self, group=group)
 
@@ -295,7 +297,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self.record is not None and not self._row_dropped:
             self._row_dropped = True
             try:
-                await database_sync_to_async(_presence().close_row)(self.record.pk)
+                await database_sync_to_async(_presence().close_row)(self.record.pk, self._joined_groups)
             finally:
                 _presence().heartbeat.release()
 

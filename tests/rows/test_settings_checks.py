@@ -6,12 +6,13 @@ import io
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from wsroute_django.checks import check_settings
+from wsroute_django.checks import check_connection_reuse, check_settings
 from wsroute_django.conf import DEFAULTS, get_settings
 
 
@@ -97,3 +98,15 @@ def test_settings_are_reread_when_overridden() -> None:
         assert get_settings().HEARTBEAT_INTERVAL == DEFAULTS.HEARTBEAT_INTERVAL
     assert get_settings().PERSIST is False
     assert get_settings().STALE_AFTER == DEFAULTS.STALE_AFTER
+
+
+def test_rows_without_connection_reuse_are_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = settings.DATABASES["default"]
+    monkeypatch.setitem(default, "CONN_MAX_AGE", 0)
+    with override_settings(WSROUTE={"PERSIST": True}):
+        assert [warning.id for warning in check_connection_reuse()] == ["wsroute.W001"]
+    with override_settings(WSROUTE={"PERSIST": False}):
+        assert check_connection_reuse() == []
+    monkeypatch.setitem(default, "CONN_MAX_AGE", 60)
+    with override_settings(WSROUTE={"PERSIST": True}):
+        assert check_connection_reuse() == []
