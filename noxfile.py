@@ -56,6 +56,7 @@ def bench(session: nox.Session) -> None:
     install_dev(session)
     session.run("python", "bench/dispatch.py", *session.posargs)
     session.run("python", "bench/echo.py", *session.posargs)
+    session.run("python", "bench/churn.py", *session.posargs)
 
 
 @nox.session

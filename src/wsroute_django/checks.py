@@ -10,7 +10,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from wsroute_django.conf import DEFAULTS, WsrouteSettings, get_settings
 
-__all__ = ["check_connection_reuse", "check_settings"]
+__all__ = ["check_channel_layer", "check_connection_reuse", "check_settings"]
 
 
 def _error(message: str, hint: str, n: int) -> Error:
@@ -55,10 +55,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 @register()
 def check_connection_reuse(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Socket rows with ``CONN_MAX_AGE = 0`` open and close a database connection per write."""
-    try:
-        persist = get_settings().PERSIST
-    except TypeError:
-        return []  # a bad WSROUTE value, reported by check_settings
+    persist = get_settings().PERSIST
     database = settings.DATABASES.get("default", {})
     if not persist or database.get("CONN_MAX_AGE", 0) != 0:
         return []
@@ -69,5 +66,22 @@ def check_connection_reuse(app_configs: Any = None, **kwargs: Any) -> list[Check
             hint="set CONN_MAX_AGE = 60 and CONN_HEALTH_CHECKS = True (about 2x the connect rate with rows on)",
             obj="settings.DATABASES",
             id="wsroute.W001",
+        )
+    ]
+
+
+@register()
+def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Socket rows and groups need a channel layer; without one, rows are not written."""
+    if not get_settings().PERSIST or getattr(settings, "CHANNEL_LAYERS", None):
+        return []
+    return [
+        Warning(
+            "WSROUTE['PERSIST'] is on but CHANNEL_LAYERS is not set: sockets get no channel name, "
+            "so no Socket rows are written and groups cannot be used",
+            hint="CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}} "
+            "for one process, channels_redis for several",
+            obj="settings.CHANNEL_LAYERS",
+            id="wsroute.W002",
         )
     ]

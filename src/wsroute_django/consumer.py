@@ -323,6 +323,10 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
 
     def _persists(self) -> bool:
         wanted = get_settings().PERSIST if self.persist is None else self.persist
+        if wanted and self.channel_layer is None:
+            # A row is only useful with a channel name to send to, and Channels gives a
+            # consumer one only under a channel layer (check wsroute.W002 says so at startup).
+            return False
         return wanted and apps.is_installed("wsroute_django")
 
     def _layer(self) -> Any:

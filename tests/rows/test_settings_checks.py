@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from wsroute_django.checks import check_connection_reuse, check_settings
+from wsroute_django.checks import check_channel_layer, check_connection_reuse, check_settings
 from wsroute_django.conf import DEFAULTS, get_settings
 
 
@@ -110,3 +110,12 @@ def test_rows_without_connection_reuse_are_a_warning(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(default, "CONN_MAX_AGE", 60)
     with override_settings(WSROUTE={"PERSIST": True}):
         assert check_connection_reuse() == []
+
+
+def test_rows_without_a_channel_layer_are_a_warning() -> None:
+    with override_settings(WSROUTE={"PERSIST": True}, CHANNEL_LAYERS={}):
+        assert [warning.id for warning in check_channel_layer()] == ["wsroute.W002"]
+    with override_settings(WSROUTE={"PERSIST": False}, CHANNEL_LAYERS={}):
+        assert check_channel_layer() == []
+    with override_settings(WSROUTE={"PERSIST": True}):
+        assert check_channel_layer() == []

@@ -27,7 +27,9 @@ def check(wsroute: object) -> list[str]:
             call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
         except SystemCheckError as exc:
             lines = str(exc).expandtabs(4).splitlines()
-            return [line.rstrip() for line in lines if "wsroute." in line or "HINT:" in line]
+            errors = [i for i, line in enumerate(lines) if "(wsroute.E" in line]
+            hints = [i + 1 for i in errors if i + 1 < len(lines) and "HINT:" in lines[i + 1]]
+            return [lines[i].rstrip() for i in sorted(errors + hints)]
     return ["System check identified no issues."]
 
 
