@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -64,3 +65,19 @@ async def _release_worker_db_connections(request: pytest.FixtureRequest) -> Asyn
     yield
     if request.node.get_closest_marker("django_db") is not None:
         await sync_to_async(_close_this_threads_connections, thread_sensitive=True)()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_channel_layers() -> AsyncIterator[None]:
+    """Give every test its own channel-layer instances.
+
+    Each test runs on its own event loop, and channels-redis binds its receive lock and
+    connection pools to the loop that first used them; a layer object carried into the
+    next test fails there with "Lock ... is bound to a different event loop".
+    """
+    yield
+    for layer in list(channel_layers.backends.values()):
+        close_pools = getattr(layer, "close_pools", None)
+        if close_pools is not None:
+            await close_pools()
+    channel_layers.backends.clear()
