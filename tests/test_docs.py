@@ -26,10 +26,11 @@ OUTPUT = re.compile(r"^<!-- output: (?P<module>\w+)\.(?P<function>\w+) -->\n```\
 SNIPPET = re.compile(r'^--8<-- "(?P<path>[^":]+)(?::(?P<section>\w+))?"$', re.M)
 
 
-def load(name: str) -> ModuleType:
+def load(name: str, sources: Path = SOURCES) -> ModuleType:
+    """``<sources>/<name>.py``, imported once under its own name."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SOURCES / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, sources / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

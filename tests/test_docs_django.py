@@ -17,11 +17,9 @@ function is awaited, a plain one runs in a worker thread (it may use the ORM).
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import json
 import re
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from types import ModuleType
@@ -32,6 +30,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from tests.test_docs import DOCS, ROOT, SNIPPET
+from tests.test_docs import load as load_source
 
 SOURCES = DOCS / "src" / "django"
 PAGES = ["decorator-style", "subclass-style", "migrating", "presence", "sending", "settings", "deploying"]
@@ -45,14 +44,7 @@ INCLUDE = re.compile(r"""^--8<-- '(?P<path>[^':]+)(?::(?P<section>\w+))?'$""", r
 
 def load(name: str) -> ModuleType:
     """``docs/src/django/<name>.py``, imported once under its own name."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SOURCES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_source(name, SOURCES)
 
 
 async def run(module: str, function: str) -> list[str]:
