@@ -48,8 +48,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -72,9 +70,9 @@ from echo import (
     Server,
     ServerError,
     cpu_per_message,
-    on_sigterm,
     package_version,
     running,
+    start_report,
     verdict,
 )
 from psycopg import sql
@@ -549,21 +547,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--conn-max-age: a whole number of seconds or 'none'")
     settings = QUICK if args.quick else FULL
     options = Options(conn_max_age=args.conn_max_age.lower(), sqlite_journal=args.sqlite_journal)
-    if args.profile is not None:
-        args.profile.mkdir(parents=True, exist_ok=True)
-        args.profile = args.profile.resolve()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-    print(
-        f"wsroute connect/disconnect churn benchmark ({'quick' if args.quick else 'full'}: up to {settings.rounds} "
-        f"interleaved rounds or ~{settings.budget_s:.0f} s, at least {settings.min_rounds})"
-    )
-    print(
-        f"Python {platform.python_version()}, channels {package_version('channels')}, "
-        f"django {package_version('django')}, websockets {package_version('websockets')} (client), "
-        f"psycopg {package_version('psycopg')}, SQLite {sqlite3.sqlite_version}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
+    args.profile = start_report(
+        f"wsroute connect/disconnect churn benchmark ({'quick' if args.quick else 'full'}",
+        settings,
+        args.profile,
+        f"psycopg {package_version('psycopg')}",
+        f"SQLite {sqlite3.sqlite_version}",
     )
     started = time.monotonic()
     try:

@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -523,6 +524,34 @@ def print_result(result: Result, layer: str) -> tuple[int, int]:
     return met, judged
 
 
+class RoundLimits(Protocol):
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def budget_s(self) -> float: ...
+    @property
+    def min_rounds(self) -> int: ...
+
+
+def start_report(title: str, settings: RoundLimits, profile: Path | None, *versions: str) -> Path | None:
+    """Prepare the profile directory, stop servers on SIGTERM, and print the run's header."""
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        profile = profile.resolve()
+    signal.signal(signal.SIGTERM, on_sigterm)
+    print(
+        f"{title}: up to {settings.rounds} interleaved rounds or ~{settings.budget_s:.0f} s per server, "
+        f"at least {settings.min_rounds})"
+    )
+    print(
+        f"Python {platform.python_version()}, channels {package_version('channels')}, "
+        f"django {package_version('django')}, websockets {package_version('websockets')} (client), "
+        + "".join(f"{version}, " for version in versions)
+        + f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
+    )
+    return profile
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds (about 30 s, noisier)")
@@ -540,21 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
-    if args.profile is not None:
-        args.profile.mkdir(parents=True, exist_ok=True)
-        args.profile = args.profile.resolve()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-    print(
-        f"wsroute echo benchmark ({'quick' if args.quick else 'full'}: up to {settings.rounds} interleaved rounds "
-        f"or ~{settings.budget_s:.0f} s per server, at least {settings.min_rounds})"
-    )
-    print(
-        f"Python {platform.python_version()}, channels {package_version('channels')}, "
-        f"django {package_version('django')}, websockets {package_version('websockets')} (client), "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}"
-    )
+    args.profile = start_report(f"wsroute echo benchmark ({'quick' if args.quick else 'full'}", settings, args.profile)
     started = time.monotonic()
     results: list[Result] = []
     try:
