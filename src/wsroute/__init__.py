@@ -8,6 +8,7 @@ from wsroute.errors import (
     ConfigError,
     DuplicateRouteError,
     Forbidden,
+    FrameNotSent,
     MessageError,
     RateLimited,
     Reject,
@@ -17,6 +18,7 @@ from wsroute.errors import (
     WsrouteError,
 )
 from wsroute.handlers import HandlerSpec
+from wsroute.limits import Limits
 from wsroute.middleware import DROP, Middleware, Pipeline
 from wsroute.routing import Route, RouteTable, RouteTableBuilder
 from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
@@ -35,7 +37,9 @@ __all__ = [
     "Envelope",
     "ErrorCode",
     "Forbidden",
+    "FrameNotSent",
     "HandlerSpec",
+    "Limits",
     "MessageError",
     "Middleware",
     "Pipeline",

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from wsroute.envelope import decode, error_frame, reply_frame
-from wsroute.errors import BadMessage, MessageError, Reject, TooLarge, UnknownType
+from wsroute import limits as flood
+from wsroute.envelope import decode, encode, error_frame, utf8_size, with_ref
+from wsroute.errors import BadMessage, FrameNotSent, MessageError, Reject, TooLarge, UnknownType
 from wsroute.handlers import HandlerSpec
+from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
 from wsroute.middleware import DROP, Middleware, MiddlewareChain, Pipeline
 from wsroute.routing import RouteTable
 from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
@@ -29,9 +32,21 @@ __all__ = ["CLOSE_INTERNAL_ERROR", "Connection", "Dispatcher", "thread_runner"]
 
 logger = logging.getLogger("wsroute")
 
-#: Close code for a connect hook or middleware that raised (RFC 6455 "internal error").
-CLOSE_INTERNAL_ERROR = 1011
+#: Close code for a connect hook or middleware that raised. Not RFC 6455's 1011: daphne's
+#: WebSocket library lets an application send only 1000 and 3000-4999.
+CLOSE_INTERNAL_ERROR = 4500
 SERVER_ERROR_DETAIL = "internal server error"
+#: error codes that count toward a socket's error budget (``Limits.error_limit``)
+_CLIENT_FAULTS = frozenset(
+    {
+        ErrorCode.BAD_JSON,
+        ErrorCode.BAD_MESSAGE,
+        ErrorCode.UNKNOWN_TYPE,
+        ErrorCode.VALIDATION_ERROR,
+        ErrorCode.TOO_LARGE,
+        ErrorCode.RATE_LIMITED,
+    }
+)
 
 # The ref of the frame being handled: frames a handler sends while handling it carry it too.
 _current_ref: contextvars.ContextVar[Ref | None] = contextvars.ContextVar("wsroute_ref", default=None)
@@ -62,23 +77,28 @@ class Dispatcher:
         error_value: str = "ERROR",
         middlewares: Sequence[type[Middleware]] = (),
         run_sync: SyncRunner = thread_runner,
-        max_message_size: int | None = None,
+        limits: Limits | None = None,
+        max_message_size: int | None | Literal[False] = False,
     ) -> None:
         self.key = key
         self.error_value = error_value
         self.run_sync = run_sync
         self.table = table.prepared(run_sync)
         self.pipeline = Pipeline.build(middlewares, run_sync)
-        #: frames longer than this many characters get a ``too_large`` error (None: no limit)
-        self.max_message_size = max_message_size
+        limits = limits if limits is not None else Limits()
+        if max_message_size is not False:  # the keyword from before Limits existed
+            limits = dataclasses.replace(limits, max_message_size=max_message_size)
+        #: the limits of connections that are not given their own
+        self.limits = limits
 
     def prepare(self, spec: HandlerSpec) -> HandlerSpec:
         """A lifecycle hook's spec made ready to ``Connection.call``."""
         return spec.prepared(self.run_sync)
 
-    def connect(self, transport: Transport, receiver: object) -> Connection:
+    def connect(self, transport: Transport, receiver: object, limits: Limits | None = None) -> Connection:
         """Start a connection: ``receiver`` is what handlers get first (the socket or ``self``)."""
-        return Connection(self, transport, receiver, self.pipeline.bind(receiver, transport.scope))
+        chain = self.pipeline.bind(receiver, transport.scope)
+        return Connection(self, transport, receiver, chain, limits if limits is not None else self.limits)
 
     def error(self, code: ErrorCode, detail: str, ref: Ref | None = None, errors: Any = None) -> Content:
         return error_frame(self.key, self.error_value, code, detail, ref, errors)
@@ -87,17 +107,28 @@ class Dispatcher:
 class Connection:
     """One live socket's side of the dispatcher."""
 
-    __slots__ = ("dispatcher", "hooked", "middleware", "receiver", "transport")
+    __slots__ = ("_crash_log", "_guard", "_throttle", "closed", "dispatcher", "hooked", "limits", "middleware", "receiver", "transport")
 
     def __init__(
-        self, dispatcher: Dispatcher, transport: Transport, receiver: object, middleware: MiddlewareChain
+        self,
+        dispatcher: Dispatcher,
+        transport: Transport,
+        receiver: object,
+        middleware: MiddlewareChain,
+        limits: Limits | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.transport = transport
         self.receiver = receiver
         self.middleware = middleware
+        self.limits = limits if limits is not None else dispatcher.limits
         #: the connect hook was called, so the disconnect hook will be
         self.hooked = False
+        #: this connection closed the socket itself (flooding); later frames are ignored
+        self.closed = False
+        self._guard = FloodGuard(self.limits)
+        self._throttle = LogThrottle()  # client errors
+        self._crash_log = LogThrottle()  # handler errors, with their tracebacks
 
     async def call(self, spec: HandlerSpec, *args: Any, **kwargs: Any) -> Any:
         """Call a prepared handler or hook with the receiver first."""
@@ -107,8 +138,8 @@ class Connection:
     async def open(self, hook: HandlerSpec | None = None) -> bool:
         """Run the middleware ``on_connect`` hooks, then ``hook``. False if the socket was closed.
 
-        ``Reject`` closes with its code (4403 by default); any other exception is logged and
-        closes with 1011. The transport must have accepted the socket before it is closed.
+        ``Reject`` closes with its code (4403 by default) and reason; any other exception is
+        logged and closes with 4500. The transport accepts the socket before closing it.
         """
         try:
             await self.middleware.run_connect()
@@ -116,12 +147,12 @@ class Connection:
             if hook is not None:
                 await self.call(hook)
         except Reject as exc:
-            logger.info("connection rejected (%s): %s", exc.code, exc)
-            await self.transport.close_socket(exc.code)
+            logger.info("connection rejected (%s): %s", exc.code, clip_log(str(exc)))
+            await self.transport.close_socket(exc.code, str(exc))
             return False
         except Exception:
             logger.exception("connect hook raised; closing with %s", CLOSE_INTERNAL_ERROR)
-            await self.transport.close_socket(CLOSE_INTERNAL_ERROR)
+            await self.transport.close_socket(CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL)
             return False
         return True
 
@@ -141,15 +172,23 @@ class Connection:
             logger.exception("a middleware's on_disconnect raised")
 
     async def receive(self, text: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Handle one client frame. Bad input and handler errors become error frames."""
+        """Handle one client frame. Bad input and handler errors become error frames; never raises
+        for anything the client sent."""
+        if self.closed:
+            return
+        verdict = self._guard.admit()  # every frame counts, malformed ones too
+        if verdict:
+            await self._flooded(verdict)
+            return
         dispatcher = self.dispatcher
         ref: Ref | None = None
         handler = "?"
         try:
             if text is None:
                 raise BadMessage("binary frames are not accepted; send a JSON object in a text frame")
-            if dispatcher.max_message_size is not None and len(text) > dispatcher.max_message_size:
-                raise TooLarge(f"frame of {len(text)} characters exceeds the limit of {dispatcher.max_message_size}")
+            limit = self.limits.max_message_size
+            if limit is not None and len(text) > limit >> 2 and utf8_size(text) > limit:
+                raise TooLarge(f"frame of {utf8_size(text)} bytes exceeds the limit of {limit}")
             envelope = decode(text, dispatcher.key)
             ref = envelope.ref
             content = envelope.content
@@ -161,7 +200,7 @@ class Connection:
                 key = _routing_key(content, dispatcher.key)
             resolved = dispatcher.table.resolve(key)
             if resolved is None:
-                raise UnknownType(f"no route for {dispatcher.key} {key!r}")
+                raise UnknownType(f"no route for {dispatcher.key} {clip_log(key)[:64]!r}")
             route, match = resolved
             handler = route.handler.name
             token = _current_ref.set(ref) if ref is not None else None
@@ -171,14 +210,45 @@ class Connection:
                 if token is not None:
                     _current_ref.reset(token)
             if result is not None:
-                await self.send(reply_frame(as_reply(result, handler), ref))
+                await self._send(with_ref(as_reply(result, handler), ref))
         except MessageError as exc:
             ref = exc.ref if exc.ref is not None else ref
-            logger.info("%s: %s (handler %s, ref %r)", exc.code, exc.detail, handler, ref)
-            await self.send(dispatcher.error(exc.code, exc.detail, ref, getattr(exc, "errors", None)))
+            self._throttle.log(
+                logger, logging.INFO, "%s: %s (handler %s, ref %s)", exc.code, clip_log(exc.detail), handler, clip_log(ref)
+            )
+            await self.send_error(exc.code, exc.detail, ref, getattr(exc, "errors", None))
         except Exception:
-            logger.exception("handler %s raised while handling a frame (ref %r)", handler, ref)
-            await self.send(dispatcher.error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref))
+            self._crash_log.log(
+                logger, logging.ERROR, "handler %s raised while handling a frame (ref %s)", handler, clip_log(ref), exc_info=True
+            )
+            await self.send_error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref)
+
+    async def _flooded(self, verdict: int) -> None:
+        if verdict == flood.REPLY:
+            self._throttle.log(logger, logging.INFO, "rate_limited: socket on %s sends faster than %s", self._path(), self.limits.rate)
+            await self.send_error(ErrorCode.RATE_LIMITED, f"more than {self.limits.rate} frames; slow down")
+        elif verdict == flood.CLOSE:
+            logger.warning("socket on %s kept sending faster than %s; closing with %d", self._path(), self.limits.rate, CLOSE_FLOODING)
+            await self.close_flooding()
+
+    async def send_error(
+        self, code: ErrorCode, detail: str, ref: Ref | None = None, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Send one (bounded) error frame; count it toward the socket's error budget."""
+        try:
+            await self._send(self.dispatcher.error(code, detail, ref, errors))
+        except Exception:
+            logger.exception("could not send a %s error frame", code)
+        if code in _CLIENT_FAULTS and self._guard.note_error() and not self.closed:
+            logger.warning("socket on %s sent too many bad frames; closing with %d", self._path(), CLOSE_FLOODING)
+            await self.close_flooding()
+
+    async def close_flooding(self) -> None:
+        self.closed = True
+        await self.transport.close_socket(CLOSE_FLOODING, "too many frames")
+
+    def _path(self) -> str:
+        return clip_log(self.transport.scope.get("path", "?"))
 
     async def run_event(self, key: str, content: Content) -> None:
         """Run the route for ``key`` server-side, sending nothing to the client.
@@ -188,13 +258,13 @@ class Connection:
         """
         resolved = self.dispatcher.table.resolve(key)
         if resolved is None:
-            logger.warning("server-side event %r has no route on %r; ignored", key, self.receiver)
+            logger.warning("server-side event %s has no route on %r; ignored", clip_log(key), self.receiver)
             return
         route, match = resolved
         try:
             await self._invoke(route.handler, content, match)
         except Exception:
-            logger.exception("handler %s raised while handling server-side event %r", route.handler.name, key)
+            logger.exception("handler %s raised while handling server-side event %s", route.handler.name, clip_log(key))
 
     async def _invoke(self, spec: HandlerSpec, content: Content, match: re.Match[str] | None) -> Any:
         message = spec.validator(content) if spec.validator is not None else content
@@ -207,10 +277,12 @@ class Connection:
         """Send a frame through the ``on_send`` middleware (reverse order), then the transport.
 
         While a handler runs, frames it sends get the ``ref`` of the frame it handles.
+        Raises ``FrameNotSent`` for a frame JSON cannot carry or larger than ``max_send_size``.
         """
         ref = _current_ref.get()
-        if ref is not None and "ref" not in content:
-            content = {**content, "ref": ref}
+        await self._send(content if ref is None else with_ref(content, ref))
+
+    async def _send(self, content: Content) -> None:
         if self.middleware.pipeline.send:
             try:
                 changed = await self.middleware.run_send(content)
@@ -220,7 +292,18 @@ class Connection:
             if changed is DROP:
                 return
             content = changed
-        await self.transport.transmit(content)
+        await self.transport.send_text(self.encode(content))
+
+    def encode(self, content: Content) -> str:
+        """``content`` as JSON text, or ``FrameNotSent``."""
+        try:
+            text = encode(content)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise FrameNotSent(f"frame cannot be sent as JSON: {clip_log(str(exc))}") from None
+        limit = self.limits.max_send_size
+        if limit is not None and len(text) > limit >> 2 and utf8_size(text) > limit:
+            raise FrameNotSent(f"frame of {utf8_size(text)} bytes exceeds max_send_size ({limit})")
+        return text
 
 
 def _routing_key(content: object, key: str) -> str:

@@ -1,20 +1,44 @@
-"""The wire format: decoding client frames and building reply and error frames.
+"""The wire format: decoding client frames, encoding outgoing ones, and bounded error frames.
 
 A client frame is a JSON object in a text frame. Its routing key (``type`` or ``event``,
-or whatever the consumer names) must be a string. An optional ``ref`` (string or integer)
-is copied onto every reply and error the frame causes.
+or whatever the consumer names) must be a string. An optional ``ref`` (string or integer,
+at most 128 characters) is copied onto every reply and error the frame causes.
+
+Error frames repeat what the client sent (the ``ref``, pydantic's ``input``), so they are
+cut to a bounded size here, whatever the client sent: at most ``MAX_ERROR_FRAME`` bytes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from wsroute.errors import BadJSON, BadMessage
 from wsroute.types import ErrorCode, Ref
 
-__all__ = ["Envelope", "decode", "error_frame", "read_ref", "reply_frame"]
+__all__ = [
+    "MAX_ERROR_FRAME",
+    "MAX_REF_LENGTH",
+    "Envelope",
+    "decode",
+    "encode",
+    "error_frame",
+    "read_ref",
+    "reply_frame",
+    "utf8_size",
+    "with_ref",
+]
+
+#: an error frame is never larger than this many bytes, encoded
+MAX_ERROR_FRAME: Final = 8 * 1024
+#: a longer ``ref`` is ``bad_message``: it is copied onto every reply
+MAX_REF_LENGTH: Final = 128
+#: pydantic's error list is cut to its first items
+MAX_ERRORS: Final = 20
+#: client strings repeated in an error frame are cut to this many characters
+CLIP: Final = 48
 
 
 @dataclass(slots=True)
@@ -44,8 +68,11 @@ def decode(text: str, key: str) -> Envelope:
     if not isinstance(content, dict):
         raise BadMessage(f"expected a JSON object, got {_json_kind(content)}")
     ref = read_ref(content)
-    if ref is None and content.get("ref") is not None:  # "ref": null counts as no ref
-        raise BadMessage("'ref' must be a string or an integer")
+    if ref is None:
+        if content.get("ref") is not None:  # "ref": null counts as no ref
+            raise BadMessage("'ref' must be a string or an integer")
+    elif len(ref if isinstance(ref, str) else str(ref)) > MAX_REF_LENGTH:
+        raise BadMessage(f"'ref' must be at most {MAX_REF_LENGTH} characters")
     routing_key = content.get(key)
     if not isinstance(routing_key, str):
         if routing_key is None and key not in content:
@@ -59,8 +86,28 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# Built once: json.loads with any keyword argument builds a new decoder on every call.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 overflows to inf: it could never be sent back
+        raise ValueError(f"number {text[:CLIP]} is out of range")
+    return value
+
+
+# Built once: json.loads with any keyword argument builds a new decoder on every call, and
+# json.dumps(allow_nan=False) a new encoder.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """``frame`` as JSON text (UTF-8 as it is, not \\u-escaped). Raises ``ValueError`` (NaN, inf, a cycle), ``TypeError``
+    (not JSON-serialisable) or ``RecursionError`` (nested too deep) for frames JSON cannot carry."""
+    return _ENCODER.encode(frame)
+
+
+def utf8_size(text: str) -> int:
+    """The size of ``text`` on the wire, in bytes, without encoding it when it is plain ASCII."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _json_kind(value: object) -> str:
@@ -77,11 +124,21 @@ def _json_kind(value: object) -> str:
     return "an object"
 
 
-def reply_frame(reply: dict[str, Any], ref: Ref | None) -> dict[str, Any]:
-    """A handler's reply with the request's ``ref`` added (when the request had one)."""
-    if ref is None:
-        return reply
-    return {**reply, "ref": ref}
+def with_ref(frame: dict[str, Any], ref: Ref | None) -> dict[str, Any]:
+    """The one ``ref`` rule: a frame sent because of a request carries the request's ``ref``,
+    unless the frame names a ``ref`` of its own."""
+    if ref is None or "ref" in frame:
+        return frame
+    return {**frame, "ref": ref}
+
+
+#: the name ``with_ref`` had before the ref rule was made one (kept for existing imports)
+reply_frame = with_ref
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def error_frame(
@@ -92,10 +149,66 @@ def error_frame(
     ref: Ref | None = None,
     errors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``{<key>: <value>, "code": ..., "detail": ..., ["ref": ...], ["errors": [...]]}``."""
-    frame: dict[str, Any] = {key: value, "code": str(code), "detail": detail}
+    """``{<key>: <value>, "code": ..., "detail": ..., ["ref": ...], ["errors": [...]]}``, bounded.
+
+    Values the client chose are cut (``detail`` to 512 characters, each error's ``input`` and
+    ``loc`` entries to short prefixes) and ``errors`` keeps what fits in ``MAX_ERROR_FRAME``
+    bytes, at most its first 20 items.
+    """
+    frame: dict[str, Any] = {key: value, "code": str(code), "detail": clip(detail, 512)}
     if ref is not None:
-        frame["ref"] = ref
-    if errors is not None:
-        frame["errors"] = errors
+        frame["ref"] = ref if isinstance(ref, int) or len(ref) <= MAX_REF_LENGTH else clip(ref, MAX_REF_LENGTH)
+    if errors is None:
+        return frame
+    budget = MAX_ERROR_FRAME - utf8_size(encode(frame)) - len(',"errors":[]')
+    kept: list[dict[str, Any]] = []
+    for error in errors[:MAX_ERRORS]:
+        item = _bounded_error(error)
+        size = utf8_size(encode(item)) + 1  # and a comma
+        if size > budget:
+            break
+        budget -= size
+        kept.append(item)
+    frame["errors"] = kept
     return frame
+
+
+def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic error with what the client sent cut short, so it always encodes."""
+    item: dict[str, Any] = {}
+    for name, entry in error.items():
+        if name == "input":
+            item["input"] = _bounded_value(entry, depth=0)
+        elif name == "loc" and isinstance(entry, list | tuple):
+            item["loc"] = [_bounded_value(part, depth=2) for part in entry[:8]]
+        elif isinstance(entry, str):
+            item[name] = clip(entry, 200)
+        else:
+            item[name] = _bounded_value(entry, depth=1)
+    return item
+
+
+def _bounded_value(value: Any, depth: int) -> Any:
+    """A JSON-safe, short stand-in for a client value: scalars kept or cut, containers summarised."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -(10**15) < value < 10**15 else clip(str(value))
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return clip(value)
+    if isinstance(value, dict):
+        if depth >= 1:
+            return f"{{object with {len(value)} keys}}"
+        items = list(value.items())
+        summary = {clip(str(k)): _bounded_value(v, depth + 1) for k, v in items[:5]}
+        if len(items) > 5:
+            summary["…"] = f"{len(items) - 5} more keys"
+        return summary
+    if isinstance(value, list | tuple):
+        if depth >= 1:
+            return f"[array of {len(value)} items]"
+        head = [_bounded_value(v, depth + 1) for v in value[:5]]
+        return head + [f"… {len(value) - 5} more items"] if len(value) > 5 else head
+    return clip(repr(value))

@@ -12,6 +12,7 @@ The hierarchy::
     │   ├── RateLimited          code "rate_limited"
     │   └── TooLarge             code "too_large"
     ├── Reject                   raised by a connect hook or middleware: close the socket (4403)
+    ├── FrameNotSent             an outgoing frame JSON cannot carry, or larger than allowed
     └── ConfigError              a mistake in a route table or consumer class, raised at class creation
         └── DuplicateRouteError
 
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "DuplicateRouteError",
     "Forbidden",
+    "FrameNotSent",
     "MessageError",
     "RateLimited",
     "Reject",
@@ -113,6 +115,12 @@ class Reject(WsrouteError):
     def __init__(self, reason: str = "connection rejected", code: int = 4403) -> None:
         super().__init__(reason)
         self.code = code
+
+
+class FrameNotSent(WsrouteError, ValueError):
+    """An outgoing frame was not sent: JSON cannot carry it (NaN, inf, a set, nesting too deep)
+    or it is larger than the socket's ``max_send_size``. Raised to the code that sent it; a
+    handler that lets it escape gets a ``server_error`` frame for its request."""
 
 
 class ConfigError(WsrouteError):

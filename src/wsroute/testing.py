@@ -21,23 +21,26 @@ __all__ = ["MemoryTransport"]
 class MemoryTransport:
     """A ``Transport`` that records frames and close codes instead of sending them.
 
-    Frames are serialised as the Django consumer does (strict JSON, no NaN), so a reply
-    that could not be sent fails here too.
+    The dispatcher hands it the exact text a server would send, so a reply that could not
+    be sent fails here too.
     """
 
     def __init__(self, scope: Mapping[str, Any] | None = None) -> None:
         self.scope: Mapping[str, Any] = scope if scope is not None else {"type": "websocket", "path": "/ws/"}
-        #: every frame sent, in order
+        #: every frame sent, decoded, in order
         self.frames: list[dict[str, Any]] = []
         #: every close code, in order
         self.close_codes: list[int] = []
+        #: every close reason, in order
+        self.close_reasons: list[str] = []
         #: frames as JSON text and closes as ``"close <code>"``, interleaved in order
         self.log: list[str] = []
 
-    async def transmit(self, frame: dict[str, Any]) -> None:
-        self.log.append(json.dumps(frame, allow_nan=False))
-        self.frames.append(frame)
+    async def send_text(self, text: str) -> None:
+        self.log.append(text)
+        self.frames.append(json.loads(text))
 
-    async def close_socket(self, code: int) -> None:
+    async def close_socket(self, code: int, reason: str = "") -> None:
         self.log.append(f"close {code}")
         self.close_codes.append(code)
+        self.close_reasons.append(reason)

@@ -35,8 +35,8 @@ class Transport(Protocol):
     @property
     def scope(self) -> Mapping[str, Any]: ...
 
-    async def transmit(self, frame: Content) -> None:
-        """Serialise and send one frame, with no middleware in between."""
+    async def send_text(self, text: str) -> None:
+        """Send one text frame (JSON the dispatcher has already encoded and size-checked)."""
 
-    async def close_socket(self, code: int) -> None:
-        """Close the connection with ``code``."""
+    async def close_socket(self, code: int, reason: str = "") -> None:
+        """Close the connection with ``code`` (accepting it first if it is still connecting)."""

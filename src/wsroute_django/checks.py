@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from wsroute import ConfigError
+from wsroute.limits import parse_rate
 from wsroute_django.conf import DEFAULTS, WsrouteSettings, get_settings
 
 __all__ = ["check_channel_layer", "check_connection_reuse", "check_settings"]
@@ -46,9 +48,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     header = value.get("TRUSTED_PROXY_HEADER")
     if header is not None and (not isinstance(header, str) or not header.strip()):
         errors.append(_error("WSROUTE['TRUSTED_PROXY_HEADER'] must be a header name or None", "", 6))
-    size = value.get("MAX_MESSAGE_SIZE")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
-        errors.append(_error("WSROUTE['MAX_MESSAGE_SIZE'] must be a positive int or None", "", 7))
+    for key in ("MAX_MESSAGE_SIZE", "MAX_SEND_SIZE", "RATE_LIMIT_BURST"):
+        size = value.get(key)
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+            errors.append(_error(f"WSROUTE[{key!r}] must be a positive int or None", "a number of bytes", 7))
+    for key in ("RATE_LIMIT", "ERROR_LIMIT"):
+        rate = value.get(key)
+        if rate is None:
+            continue
+        try:
+            parse_rate(rate)
+        except ConfigError as exc:
+            errors.append(_error(f"WSROUTE[{key!r}]: {exc}", "e.g. '100/s', '50/10s', or None to turn it off", 8))
     return errors
 
 

@@ -23,8 +23,17 @@ class WsrouteSettings:
     STALE_AFTER: float = 90.0
     #: a request header naming the client address, trusted only when set (e.g. "x-forwarded-for")
     TRUSTED_PROXY_HEADER: str | None = None
-    #: frames longer than this many characters get a ``too_large`` error frame
-    MAX_MESSAGE_SIZE: int | None = 1024 * 1024
+    #: client frames larger than this many UTF-8 bytes get a ``too_large`` error frame (below
+    #: daphne's own 1 MiB limit, so the socket stays open); None: only the server's limit
+    MAX_MESSAGE_SIZE: int | None = 512 * 1024
+    #: outgoing frames larger than this many UTF-8 bytes are not sent (logged; ``server_error``)
+    MAX_SEND_SIZE: int | None = 1024 * 1024
+    #: flood control: frames per socket per period, counted before decoding; None turns it off
+    RATE_LIMIT: str | None = "100/s"
+    #: frames a socket may send at once above RATE_LIMIT (None: twice its count)
+    RATE_LIMIT_BURST: int | None = 200
+    #: a socket that gets this many error frames within the period is closed with 4429
+    ERROR_LIMIT: str | None = "50/10s"
 
 
 DEFAULTS = WsrouteSettings()

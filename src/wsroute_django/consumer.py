@@ -1,47 +1,103 @@
 """``SocketConsumer``: the one Channels consumer under both styles.
 
-It owns the connection lifecycle (connect, accept, reject after accept, disconnect, leaving
-groups) and hands every frame to the core dispatcher. Subclasses only say how routes are
-collected: a ``routes`` table, ``on_<event>`` methods, or ``SocketRouter`` decorators.
+It keeps the user API (``send_json``, ``close``, group operations, ``user``, ``record``)
+and the ASGI lifecycle. Its own receive loop (``__call__``) replaces Channels'
+``await_many_dispatch``: the socket is read in the consumer's task, the channel layer by a
+pump task that survives a layer outage, and one lock hands them the consumer a message at a
+time. Cleanup (disconnect hooks, groups, the Socket row) runs on every exit: a close, an
+exception, or the server cancelling the consumer.
+
+Subclasses only say how routes are collected: a ``routes`` table, ``on_<event>`` methods,
+or ``SocketRouter`` decorators. The framework's own state lives in private names, so a
+handler may set ``self.state`` or ``self.groups`` for itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
-import json
+import functools
 import logging
+import random
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
-from channels.consumer import AsyncConsumer, get_handler_name
+from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 from django.apps import apps
 
-from wsroute import ConfigError, Connection, Dispatcher, HandlerSpec, Middleware, RouteTableBuilder
+from wsroute import ConfigError, Connection, Dispatcher, HandlerSpec, Limits, Middleware, RouteTableBuilder
+from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL
 from wsroute.handlers import is_async_callable
+from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey
-from wsroute_django import groups, signals
+from wsroute_django import groups, layer, signals
 from wsroute_django.bridge import bridged
-from wsroute_django.conf import get_settings
+from wsroute_django.conf import WsrouteSettings, get_settings
 
 if TYPE_CHECKING:
     from wsroute_django.models import Socket
+    from wsroute_django.rows import RowTracker
 
-__all__ = ["CLOSE_LOGIN_REQUIRED", "CLOSE_REJECTED", "SocketConsumer", "SocketState"]
+__all__ = [
+    "CLOSE_FLOODING",
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_LOGIN_REQUIRED",
+    "CLOSE_REJECTED",
+    "SocketConsumer",
+    "SocketState",
+]
 
 logger = logging.getLogger("wsroute")
 
-CLOSE_LOGIN_REQUIRED = 4401
-CLOSE_REJECTED = 4403
+CLOSE_LOGIN_REQUIRED: Final = 4401
+CLOSE_REJECTED: Final = 4403
+CLOSE_FLOODING: Final = 4429
 
 RouteEntry = tuple[RouteKey, "str | Callable[..., Any]"] | tuple[RouteKey, "str | Callable[..., Any]", object]
 
+# Connection states, as module constants: compared several times per frame.
+_CONNECTING: Final = 0  # handshake received, not yet accepted
+_OPEN: Final = 1  # accepted; frames flow both ways
+_CLOSED: Final = 2  # closed by us or by the client
+
 
 class SocketState(enum.Enum):
-    CONNECTING = "connecting"  # handshake received, not yet accepted
-    OPEN = "open"  # accepted; frames flow both ways
-    CLOSED = "closed"  # closed by us or by the client
+    """The public names of the states (``consumer.state``)."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+_STATES = (SocketState.CONNECTING, SocketState.OPEN, SocketState.CLOSED)
+
+#: consumer settings that default to ``WSROUTE``; ``None`` turns the limit off
+DEFAULT: Final[Any] = type("Default", (), {"__repr__": lambda self: "DEFAULT", "__slots__": ()})()
+
+T = TypeVar("T")
+
+
+class _view(Generic[T]):  # noqa: N801  # used like @property
+    """A read-only attribute that an instance assignment shadows instead of failing, so a
+    user's ``self.groups = [...]`` works and the framework's own state (private) is untouched."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        return self.fn(obj)
+
+
+# Cleanup tasks still running after their consumer was cancelled (kept from garbage collection).
+_FINISHING: set[asyncio.Task[None]] = set()
+# One line a second for the whole process while the channel layer is down.
+_OUTAGE_LOG = LogThrottle()
 
 
 class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no type hints
@@ -58,33 +114,37 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     middlewares: ClassVar[tuple[type[Middleware], ...] | list[type[Middleware]]] = ()
     #: close anonymous sockets with 4401
     login_required: ClassVar[bool] = False
-    #: frames longer than this many characters get a ``too_large`` error (None: no limit)
-    max_message_size: ClassVar[int | None] = None  # None: WSROUTE["MAX_MESSAGE_SIZE"]
+    #: client frames larger than this many UTF-8 bytes get ``too_large`` (None: ``WSROUTE["MAX_MESSAGE_SIZE"]``)
+    max_message_size: ClassVar[int | None] = None
+    #: flood control for this consumer, e.g. ``"20/s"``; ``None`` turns it off (default: ``WSROUTE["RATE_LIMIT"]``)
+    rate_limit: ClassVar[str | None] = DEFAULT
     #: write a ``Socket`` row for each connection (None: ``WSROUTE["PERSIST"]``)
     persist: ClassVar[bool | None] = None
     #: names the client may never route to, whatever else the class defines
     lifecycle_names: ClassVar[frozenset[str]] = frozenset({"on_connect", "on_disconnect"})
 
-    dispatcher: ClassVar[Dispatcher]
+    _dispatcher: ClassVar[Dispatcher]
     _connect_hook: ClassVar[HandlerSpec | None]
     _disconnect_hook: ClassVar[HandlerSpec | None]
-    _settings_read: ClassVar[bool]
+    #: layer message type (dots as underscores) -> a layer-event method the user's class defines
+    _layer_methods: ClassVar[dict[str, str]]
+    _limits_cache: ClassVar[tuple[WsrouteSettings, Limits] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         builder = RouteTableBuilder(owner=cls.__qualname__)
         cls._collect_routes(builder)
-        cls.dispatcher = Dispatcher(
+        cls._dispatcher = Dispatcher(
             builder.build(),
             key=cls.type_key,
             error_value=cls.error_value,
             middlewares=tuple(cls.middlewares),
             run_sync=database_sync_to_async,
-            max_message_size=cls.max_message_size,
         )
-        cls._settings_read = False
-        cls._connect_hook = cls._hook("on_connect")
-        cls._disconnect_hook = cls._hook("on_disconnect")
+        cls._connect_hook = cls._hook("on_connect", max_args=0)
+        cls._disconnect_hook = cls._hook("on_disconnect", max_args=1)
+        cls._layer_methods = _layer_methods(cls)
+        cls._limits_cache = None
 
     @classmethod
     def _collect_routes(cls, builder: RouteTableBuilder) -> None:
@@ -111,19 +171,27 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         return fn  # type: ignore[no-any-return]
 
     @classmethod
-    def _hook(cls, name: str) -> HandlerSpec | None:
+    def _hook(cls, name: str, max_args: int) -> HandlerSpec | None:
         fn = getattr(cls, name, None)
-        return None if fn is None else cls.dispatcher.prepare(HandlerSpec.from_callable(fn))
+        if fn is None:
+            return None
+        spec = HandlerSpec.from_callable(fn)
+        if spec.validator is not None or spec.takes_match or (spec.takes_content and max_args == 0):
+            wanted = "(self)" if max_args == 0 else "(self) or (self, code)"
+            raise ConfigError(f"{cls.__qualname__}.{name} must take {wanted}; {spec.name} asks for more")
+        return cls._dispatcher.prepare(spec)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.state = SocketState.CONNECTING
-        self.groups: set[str] = set()
-        #: this connection's ``Socket`` row (None when persistence is off)
-        self.record: Socket | None = None
-        self._row_dropped = False
-        self._joined_groups = False
+        self._state = _CONNECTING
+        self._groups: set[str] = set()
+        self._rows: RowTracker | None = None
         self._connection: Connection | None = None
+        self._turn = asyncio.Lock()  # one message at a time, from the socket or the layer
+        self._pump: asyncio.Task[None] | None = None
+        self._close_code = 1006
+        self._finished = False
+        self._layer_log = LogThrottle()
 
     # -- what handlers see -------------------------------------------------------------
 
@@ -141,16 +209,34 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     def path(self) -> str:
         return str(self.scope.get("path", ""))
 
+    @_view
+    def record(self) -> Socket | None:
+        """This connection's ``Socket`` row (None when persistence is off)."""
+        return self._rows.record if self._rows is not None else None
+
+    @_view
+    def groups(self) -> frozenset[str]:
+        """The groups this socket is in (join with ``group_add``)."""
+        return frozenset(self._groups)
+
+    @_view
+    def state(self) -> SocketState:
+        """Where the connection is: connecting, open or closed."""
+        return _STATES[self._state]
+
     @bridged
     async def accept(self, subprotocol: str | None = None) -> None:
         """Accept the handshake. Done for you when the connect hook returns without closing."""
-        if self.state is SocketState.CONNECTING:
-            self.state = SocketState.OPEN
+        if self._state == _CONNECTING:
+            self._state = _OPEN
             await self.base_send({"type": "websocket.accept", "subprotocol": subprotocol})
 
     @bridged
     async def send_json(self, content: Mapping[str, Any]) -> None:
-        """Send one JSON object to this socket, through the ``on_send`` middleware."""
+        """Send one JSON object to this socket, through the ``on_send`` middleware.
+
+        Raises ``wsroute.FrameNotSent`` for an object JSON cannot carry (NaN, inf) or one
+        larger than ``WSROUTE["MAX_SEND_SIZE"]``."""
         await self._conn.send(dict(content))
 
     @bridged
@@ -159,159 +245,217 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         browser sees ``code`` rather than a bare HTTP 403. The default code is 1000, or
         4403 (rejected) when closing from the connect hook, before accept."""
         if code is None:
-            code = CLOSE_REJECTED if self.state is SocketState.CONNECTING else 1000
+            code = CLOSE_REJECTED if self._state == _CONNECTING else 1000
         await self.close_socket(code)
 
     @bridged
     async def group_add(self, group: str) -> None:
         """Join ``group``. Every group is left when the socket disconnects."""
         await self._layer().group_add(groups.check_group_name(group), self.channel_name)
-        if group not in self.groups:
-            self.groups.add(group)
-            if self.record is not None:
-                self._joined_groups = True
-                await database_sync_to_async(_presence().join_group)(self.record.pk, group)
+        if group not in self._groups:
+            self._groups.add(group)
+            if self._rows is not None:
+                await self._rows.join(group)
             await signals.emit(signals.group_joined, type(self), socket=self, group=group)
 
     @bridged
     async def group_discard(self, group: str) -> None:
         await self._layer().group_discard(groups.check_group_name(group), self.channel_name)
-        if group in self.groups:
-            self.groups.discard(group)
-            if self.record is not None:
-                await database_sync_to_async(_presence().leave_group)(self.record.pk, group)
+        if group in self._groups:
+            self._groups.discard(group)
+            if self._rows is not None:
+                await self._rows.leave(group)
             await signals.emit(signals.group_left, type(self), socket=self, group=group)
 
     @bridged
     async def group_send(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
         """Send ``{<routing key>: event, **payload}`` to every socket in ``group``."""
-        message = {"type": groups.DELIVER, "event": event, "payload": dict(payload or {})}
-        await self._layer().group_send(groups.check_group_name(group), message)
+        await self._layer().group_send(groups.check_group_name(group), layer.deliver(event, payload))
 
     @bridged
     async def group_call_event(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
         """Run the route for ``event`` in every consumer of ``group``, server-side only."""
-        message = {"type": groups.CALL, "event": event, "payload": dict(payload or {})}
-        await self._layer().group_send(groups.check_group_name(group), message)
+        await self._layer().group_send(groups.check_group_name(group), layer.call(event, payload))
+
+    @classmethod
+    def route_keys(cls) -> Iterator[RouteKey | None]:
+        """The routing keys this consumer answers, in resolution order (``None``: default route)."""
+        for route in cls._dispatcher.table:
+            yield route.key
 
     # -- the core's Transport ---------------------------------------------------------------
 
-    async def transmit(self, frame: Mapping[str, Any]) -> None:
-        if self.state is SocketState.CONNECTING:
+    async def send_text(self, text: str) -> None:
+        if self._state == _CONNECTING:
             await self.accept()
-        if self.state is SocketState.CLOSED:
-            logger.debug("dropping a frame sent after the socket closed: %.200r", frame)
+        if self._state == _CLOSED:
+            logger.debug("dropping a frame sent after the socket closed: %s", clip_log(text))
             return
-        await self.base_send({"type": "websocket.send", "text": json.dumps(frame, allow_nan=False)})
+        await self.base_send({"type": "websocket.send", "text": text})
 
-    async def close_socket(self, code: int) -> None:
-        if self.state is SocketState.CLOSED:
+    async def close_socket(self, code: int, reason: str = "") -> None:
+        """Close with ``code`` (accepting first, so browsers see it). Sends nothing if closed."""
+        if self._state == _CLOSED:
             return
-        if self.state is SocketState.CONNECTING:
+        if self._state == _CONNECTING:
             await self.accept()
-        self.state = SocketState.CLOSED
-        await self.base_send({"type": "websocket.close", "code": code})
+        self._state = _CLOSED
+        message: dict[str, Any] = {"type": "websocket.close", "code": code}
+        if reason:
+            message["reason"] = reason.encode()[:123].decode(errors="ignore")
+        await self.base_send(message)
 
-    # -- ASGI and channel-layer messages ----------------------------------------------------
+    # -- the receive loop -------------------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' own dispatch makes a thread hop (closing old DB connections) before every
-        # message. wsroute's sync handlers already get that cleanup from database_sync_to_async,
-        # so async handlers skip it. Unknown layer types are logged, never fatal.
-        name = _HANDLERS.get(message.get("type"))  # type: ignore[arg-type]
-        if name is not None:
-            await getattr(self, name)(message)
-            return
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         try:
-            handler_name = get_handler_name(message)
-        except ValueError:
-            handler_name = ""
-        fallback = None if handler_name in self.lifecycle_names else getattr(self, handler_name, None)
-        if not callable(fallback):  # missing, or an attribute such as ``state``
-            logger.warning("%s got a channel-layer message of unknown type %r; ignored", self, message.get("type"))
-            return
-        # A Channels-style layer handler (``def chat_message(self, message)``), sync or async.
-        await (fallback(message) if is_async_callable(fallback) else database_sync_to_async(fallback)(message))
+            await self._run(receive)
+        except StopConsumer:
+            pass
+        finally:
+            # Shielded: a server that cancels the consumer (daphne does, 10 s after a client
+            # left mid-handshake) must not leave a row, a group membership or a hook unrun.
+            task = asyncio.ensure_future(self._finish())
+            _FINISHING.add(task)
+            task.add_done_callback(_FINISHING.discard)
+            await asyncio.shield(task)
 
-    @classmethod
-    def _read_settings(cls) -> None:
-        # Settings are read at the first connection, not at class creation, so consumer
-        # modules import before Django is configured.
-        if cls.max_message_size is None:
-            cls.dispatcher.max_message_size = get_settings().MAX_MESSAGE_SIZE
-        cls._settings_read = True
+    async def _run(self, receive: Callable[[], Any]) -> None:
+        turn = self._turn
+        while True:
+            message = await receive()
+            kind = message.get("type")
+            if kind == "websocket.receive":
+                if self._state == _CLOSED:
+                    continue  # raced our close (login required, a rejection, flooding)
+                async with turn:
+                    try:
+                        await self._conn.receive(message.get("text"), message.get("bytes"))
+                    except Exception:
+                        logger.exception("%r failed to handle a frame", self)
+            elif kind == "websocket.connect":
+                async with turn:
+                    await self._connect()
+                if self.channel_layer is not None and self._state != _CLOSED:
+                    self._pump = asyncio.ensure_future(self._pump_layer())
+            elif kind == "websocket.disconnect":
+                self._close_code = message.get("code", 1006)
+                return
+            else:
+                logger.warning("%r got an ASGI message of unknown type %s; ignored", self, clip_log(kind))
 
-    async def websocket_connect(self, message: Mapping[str, Any]) -> None:
-        if not self._settings_read:
-            self._read_settings()
+    async def _connect(self) -> None:
+        self._limits = self._limits_for(get_settings())
         if self.login_required and not getattr(self.user, "is_authenticated", False):
             # No connection yet: the socket never got in, so no hook or middleware runs for it.
-            logger.info("anonymous socket on %s closed: login required", self.path)
-            await self.close_socket(CLOSE_LOGIN_REQUIRED)
+            logger.info("anonymous socket on %s closed: login required", clip_log(self.path))
+            await self.close_socket(CLOSE_LOGIN_REQUIRED, "login required")
             return
-        self._connection = self.dispatcher.connect(self, self)
-        if self._persists():
-            self.record = await database_sync_to_async(_presence().open_row)(self.scope, self.channel_name)
-            _presence().heartbeat.retain()
-        await signals.emit(signals.socket_connected, type(self), socket=self)
-        if await self._connection.open(self._connect_hook) and self.state is SocketState.CONNECTING:
+        self._connection = self._dispatcher.connect(self, self, self._limits)
+        try:
+            if self._persists():
+                from wsroute_django.rows import RowTracker
+
+                self._rows = RowTracker(self.channel_name)
+                await self._rows.open(self.scope)
+            await signals.emit(signals.socket_connected, type(self), socket=self)
+        except Exception:
+            logger.exception("%r could not be set up; closing with %d", self, CLOSE_INTERNAL_ERROR)
+            await self.close_socket(CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL)
+            return
+        if await self._connection.open(self._connect_hook) and self._state == _CONNECTING:
             await self.accept()
 
-    async def websocket_receive(self, message: Mapping[str, Any]) -> None:
-        if self.state is SocketState.CLOSED:
-            # A frame that raced our close (login required, a rejection): no handler sees it.
-            logger.debug("dropping a frame received after the socket was closed")
-            return
-        await self._conn.receive(message.get("text"), message.get("bytes"))
+    async def _pump_layer(self) -> None:
+        """Feed channel-layer messages to the consumer; outlive a layer outage."""
+        channel_layer, name = self.channel_layer, self.channel_name
+        failures = 0
+        while True:
+            try:
+                if failures and self._groups:
+                    for group in list(self._groups):  # a restarted Redis forgot them
+                        await channel_layer.group_add(group, name)
+                message = await channel_layer.receive(name)
+            except Exception as exc:
+                failures += 1
+                _OUTAGE_LOG.log(
+                    logger, logging.WARNING, "channel layer unavailable (%s: %s); retrying", type(exc).__name__, clip_log(str(exc))
+                )
+                await asyncio.sleep(min(2.0, 0.05 * 2**failures) * random.uniform(0.5, 1.0))
+                continue
+            if failures:
+                logger.info("%r: channel layer back after %d failed attempt(s)", self, failures)
+                failures = 0
+            async with self._turn:
+                try:
+                    await self._layer_message(message)
+                except Exception:
+                    logger.exception("%r failed to handle a channel-layer message", self)
 
-    async def websocket_disconnect(self, message: Mapping[str, Any]) -> None:
-        self.state = SocketState.CLOSED
-        code = message.get("code", 1006)
+    async def _layer_message(self, message: Mapping[str, Any]) -> None:
+        kind = message.get("type")
+        if kind in layer.TYPES:
+            parsed = layer.read(message)
+            if parsed is None:
+                logger.warning("%r got a malformed %s layer message; ignored", self, kind)
+            elif self._connection is not None:
+                await self._wsroute_message(*parsed)
+            return
+        # A Channels-style layer-event method the user's class defines (``def chat_message``).
+        name = self._layer_methods.get(kind.replace(".", "_")) if isinstance(kind, str) else None
+        if name is None:
+            self._layer_log.log(
+                logger, logging.WARNING, "%r got a channel-layer message of unknown type %s; ignored", self, clip_log(kind)
+            )
+            return
+        method = getattr(self, name)
+        await (method(message) if is_async_callable(method) else database_sync_to_async(method)(message))
+
+    async def _wsroute_message(self, kind: str, first: Any, second: Any) -> None:
+        connection = self._conn
+        if kind == layer.DELIVER:
+            await connection.send({self.type_key: first, **second})
+        elif kind == layer.CALL:
+            await connection.run_event(first, {self.type_key: first, **second})
+        elif kind == layer.SEND:
+            await connection.send(first)
+        else:
+            await self.close_socket(first)
+
+    async def _finish(self) -> None:
+        """Everything a connection leaves behind, undone once, each step whatever the others did."""
+        if self._finished:
+            return
+        self._finished = True
+        self._state = _CLOSED
+        code = self._close_code
+        if self._pump is not None:
+            async with self._turn:  # let a layer message being handled finish
+                self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close(code, self._disconnect_hook)
-        for group in list(self.groups):
+        for group in list(self._groups):
             try:
                 await self._layer().group_discard(group, self.channel_name)
             except Exception:
-                # e.g. channels-redis "Too many connections": the row must still go, or this
-                # process's heartbeat keeps a dead socket's row fresh for as long as it runs
-                logger.exception("%s could not leave group %r on disconnect", self, group)
+                # e.g. channels-redis "Too many connections": the row must still go
+                logger.exception("%r could not leave group %s on disconnect", self, group)
             await signals.emit(signals.group_left, type(self), socket=self, group=group)
-        self.groups.clear()
-        await self._drop_row()
+        self._groups.clear()
+        if self._rows is not None:
+            try:
+                await self._rows.close()
+            except Exception:
+                logger.exception("%r could not delete its Socket row", self)
         if self._connection is not None:
             await signals.emit(signals.socket_disconnected, type(self), socket=self, code=code)
-        raise StopConsumer
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except Exception:
-            # Died without a websocket.disconnect (e.g. the channel layer's receive raised;
-            # the server then closes the socket with 1011): drop the row here, or this
-            # process's heartbeat keeps a dead socket's row fresh for as long as it runs.
-            await self._drop_row()
-            raise
-
-    async def _drop_row(self) -> None:
-        if self.record is not None and not self._row_dropped:
-            self._row_dropped = True
-            try:
-                await database_sync_to_async(_presence().close_row)(self.record.pk, self._joined_groups)
-            finally:
-                _presence().heartbeat.release()
-
-    async def _on_deliver(self, message: Mapping[str, Any]) -> None:
-        await self._conn.send({self.type_key: message["event"], **message["payload"]})
-
-    async def _on_call(self, message: Mapping[str, Any]) -> None:
-        await self._conn.run_event(message["event"], {self.type_key: message["event"], **message["payload"]})
-
-    async def _on_send(self, message: Mapping[str, Any]) -> None:
-        await self._conn.send(message["frame"])
-
-    async def _on_close(self, message: Mapping[str, Any]) -> None:
-        await self.close_socket(message.get("code", 1000))
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -320,6 +464,23 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self._connection is None:
             raise RuntimeError("the socket is not connected yet; send from a handler or hook")
         return self._connection
+
+    @classmethod
+    def _limits_for(cls, settings: WsrouteSettings) -> Limits:
+        """This class's limits under ``settings`` (cached until the settings change)."""
+        cached = cls._limits_cache
+        if cached is not None and cached[0] is settings:
+            return cached[1]
+        rate = settings.RATE_LIMIT if cls.rate_limit is DEFAULT else cls.rate_limit
+        limits = Limits(
+            max_message_size=cls.max_message_size if cls.max_message_size is not None else settings.MAX_MESSAGE_SIZE,
+            max_send_size=settings.MAX_SEND_SIZE,
+            rate=rate,
+            burst=settings.RATE_LIMIT_BURST if cls.rate_limit is DEFAULT else None,
+            error_limit=settings.ERROR_LIMIT,
+        )
+        cls._limits_cache = (settings, limits)
+        return limits
 
     def _persists(self) -> bool:
         wanted = get_settings().PERSIST if self.persist is None else self.persist
@@ -338,29 +499,24 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         return self.channel_layer
 
     def __repr__(self) -> str:
-        return f"<{type(self).__qualname__} {self.path or '?'} {self.state.value}>"
-
-    @classmethod
-    def route_keys(cls) -> Iterator[RouteKey | None]:
-        """The routing keys this consumer answers, in resolution order (``None``: default route)."""
-        for route in cls.dispatcher.table:
-            yield route.key
+        path = clip_log(self.scope.get("path", "?")) if hasattr(self, "scope") else "?"
+        return f"<{type(self).__qualname__} {path} {_STATES[self._state].value}>"
 
 
-def _presence() -> Any:
-    # Imported on first use: it needs the app registry, and this module must not.
-    from wsroute_django import presence
+def _layer_methods(cls: type[SocketConsumer]) -> dict[str, str]:
+    """The methods a layer message may reach: public ones the user's own classes define, never
+    a name wsroute's or Channels' classes define (``send_json``, ``group_add``, ``close``,
+    ``dispatch``..., even when the user overrides it), a hook or the default route."""
+    framework = {name for base in cls.__mro__ if base.__module__.startswith(_FRAMEWORK) for name in vars(base)}
+    reserved = framework | cls.lifecycle_names | {"default_route"}
+    methods: dict[str, str] = {}
+    for name in dir(cls):
+        if name.startswith("_") or name in reserved:
+            continue
+        attribute = getattr(cls, name, None)
+        if callable(attribute) and not isinstance(attribute, type):
+            methods[name] = name
+    return methods
 
-    return presence
 
-
-# Fixed ASGI and wsroute layer types -> method names; the only getattr a message can steer.
-_HANDLERS: dict[str, str] = {
-    "websocket.connect": "websocket_connect",
-    "websocket.receive": "websocket_receive",
-    "websocket.disconnect": "websocket_disconnect",
-    groups.DELIVER: "_on_deliver",
-    groups.CALL: "_on_call",
-    groups.SEND: "_on_send",
-    groups.CLOSE: "_on_close",
-}
+_FRAMEWORK = ("wsroute_django.", "wsroute.", "channels.", "builtins")

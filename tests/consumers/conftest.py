@@ -54,10 +54,13 @@ class Client(WebsocketCommunicator):  # type: ignore[misc]  # channels ships no 
         if not await self.receive_nothing(timeout=QUIET):
             raise AssertionError(f"expected no frame, got {await self.receive_output(TIMEOUT)!r}")
 
-    async def expect_close(self, code: int) -> None:
-        """The next thing the server does is close the socket with ``code``."""
+    async def expect_close(self, code: int, reason: str | None = None) -> None:
+        """The next thing the server does is close the socket with ``code`` (and ``reason``, if given)."""
         output = await self.receive_output(TIMEOUT)
-        assert output == {"type": "websocket.close", "code": code}, output
+        assert output["type"] == "websocket.close", output
+        assert output["code"] == code, output
+        if reason is not None:
+            assert output.get("reason") == reason, output
 
     async def disconnect(self, code: int = 1000, timeout: float = TIMEOUT) -> None:  # noqa: ASYNC109  # the base's signature
         self.finished = True

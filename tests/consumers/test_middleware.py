@@ -245,11 +245,11 @@ async def test_an_exception_in_on_receive_is_a_server_error_and_logged(
     assert await client.ask({"event": "echo"}) == {"event": "echo"}
 
 
-async def test_an_exception_in_middleware_on_connect_closes_with_1011_and_is_logged(
+async def test_an_exception_in_middleware_on_connect_closes_with_4500_and_is_logged(
     connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await connect(BrokenConnect.as_asgi())
-    await client.expect_close(1011)
+    await client.expect_close(4500)
     assert LOG == []
     [record] = tracebacks(caplog)
     assert isinstance(record.exc_info[1], KeyError)  # type: ignore[index]

@@ -406,12 +406,12 @@ async def test_on_connect_raising_reject_closes_with_4403_after_accept(
     assert not tracebacks(caplog)  # a rejection is not an error
 
 
-async def test_on_connect_raising_closes_with_1011_and_logs_the_traceback(
+async def test_on_connect_raising_closes_with_4500_and_logs_the_traceback(
     connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="wsroute")
     client = await connect(application, "/ws/crashes/")
-    await client.expect_close(1011)
+    await client.expect_close(4500)
     records = tracebacks(caplog)
     assert len(records) == 1
     assert records[0].levelno == logging.ERROR

@@ -1,38 +1,25 @@
 """Shared helpers for the core tests.
 
-``FakeTransport`` implements the core's real ``Transport`` protocol (``scope``,
-``transmit``, ``close_socket``) and records what the dispatcher asks of it; ``FakeSocket``
+``FakeTransport`` is ``wsroute.testing.MemoryTransport`` (the core's ``Transport``
+protocol, recording what the dispatcher asks of it); ``FakeSocket``
 stands in for what handlers receive first (the live socket in the decorator style, the
 consumer in the subclass style).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 
 from wsroute import Connection, Dispatcher, RouteTable, RouteTableBuilder
 from wsroute.routing import RouteKey
+from wsroute.testing import MemoryTransport
 
 
-class FakeTransport:
-    """A live connection as the core sees it: frames sent and close codes are recorded."""
-
-    def __init__(self, scope: Mapping[str, Any] | None = None) -> None:
-        self.scope: Mapping[str, Any] = scope if scope is not None else {"type": "websocket", "path": "/ws/"}
-        self.frames: list[dict[str, Any]] = []
-        self.close_codes: list[int] = []
-
-    async def transmit(self, frame: dict[str, Any]) -> None:
-        # Every frame must survive the serialisation a real transport does.
-        json.dumps(frame)
-        self.frames.append(frame)
-
-    async def close_socket(self, code: int) -> None:
-        self.close_codes.append(code)
+#: the core's in-memory transport: records the exact text frames and close codes
+FakeTransport = MemoryTransport
 
 
 class FakeSocket:

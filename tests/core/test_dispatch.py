@@ -13,6 +13,8 @@ import pydantic
 import pytest
 
 from wsroute import (
+    Limits,
+    FrameNotSent,
     BadJSON,
     BadMessage,
     Dispatcher,
@@ -140,7 +142,7 @@ async def test_reply_the_transport_cannot_serialise_is_a_server_error(
 
     await connect(Dispatcher(make_table([("ping", on_ping)]))).receive('{"type": "ping", "ref": 1}')
     assert transport.frames == [{"type": "ERROR", "code": "server_error", "detail": "internal server error", "ref": 1}]
-    assert error_records(caplog, TypeError)
+    assert error_records(caplog, FrameNotSent)
 
 
 # --- handler errors -----------------------------------------------------------------------
@@ -348,13 +350,24 @@ async def test_max_message_size(make_table: MakeTable, connect: Connect, transpo
     assert transport.close_codes == []
 
 
-async def test_no_size_limit_by_default(make_table: MakeTable, connect: Connect, transport: FakeTransport) -> None:
+async def test_default_size_limit_is_512_kib_of_utf8_bytes(make_table: MakeTable, connect: Connect, transport: FakeTransport) -> None:
     async def on_ping(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
         return {"type": "pong", "n": len(content["pad"])}
 
-    await connect(Dispatcher(make_table([("ping", on_ping)]))).receive(
-        json.dumps({"type": "ping", "pad": "x" * 1_000_000})
-    )
+    connection = connect(Dispatcher(make_table([("ping", on_ping)])))
+    await connection.receive(json.dumps({"type": "ping", "pad": "x" * 500_000}))
+    # 200,000 characters, but 400,000 bytes of UTF-8 plus the same again: over 512 KiB on the wire
+    await connection.receive(json.dumps({"type": "ping", "pad": "é" * 270_000}, ensure_ascii=False))
+    assert transport.frames[0] == {"type": "pong", "n": 500_000}
+    assert transport.frames[1]["code"] == "too_large"
+
+
+async def test_size_limit_can_be_turned_off(make_table: MakeTable, connect: Connect, transport: FakeTransport) -> None:
+    async def on_ping(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "pong", "n": len(content["pad"])}
+
+    dispatcher = Dispatcher(make_table([("ping", on_ping)]), limits=Limits(max_message_size=None))
+    await connect(dispatcher).receive(json.dumps({"type": "ping", "pad": "x" * 1_000_000}))
     assert transport.frames == [{"type": "pong", "n": 1_000_000}]
 
 

@@ -161,8 +161,9 @@ def test_reply_frame_without_ref_is_the_reply() -> None:
     assert "ref" not in reply_frame(reply, None)
 
 
-def test_reply_frame_ref_is_the_requests() -> None:
-    assert reply_frame({"type": "pong", "ref": "handler's"}, "request's")["ref"] == "request's"
+def test_a_frames_own_ref_wins_over_the_requests() -> None:
+    # one rule for replies and for frames a handler sends: a ref the handler chose is kept
+    assert reply_frame({"type": "pong", "ref": "handler's"}, "request's")["ref"] == "handler's"
 
 
 def test_error_frame_minimal_shape() -> None:

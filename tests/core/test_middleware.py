@@ -456,7 +456,7 @@ async def test_reject_from_the_connect_hook_closes_4403(
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
-async def test_exception_in_on_connect_closes_1011_and_is_logged(
+async def test_exception_in_on_connect_closes_4500_and_is_logged(
     asynchronous: bool,
     make_table: MakeTable,
     connect: Connect,
@@ -477,7 +477,7 @@ async def test_exception_in_on_connect_closes_1011_and_is_logged(
 
     connection = connect(Dispatcher(make_table([("ping", on_ping)]), middlewares=[Boom]))
     assert await connection.open() is False
-    assert transport.close_codes == [1011]
+    assert transport.close_codes == [4500]
     assert transport.frames == []
     [record] = error_records(caplog, KeyError)
     assert record.exc_info is not None

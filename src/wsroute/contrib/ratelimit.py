@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from wsroute.errors import ConfigError, RateLimited
+from wsroute.errors import RateLimited
+from wsroute.limits import parse_rate
 from wsroute.middleware import Middleware
 
 __all__ = ["RateLimitMiddleware", "parse_rate"]
-
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-_RATE = re.compile(r"(\d+)\s*/\s*(\d*)\s*([smh])")
-
-
-def parse_rate(rate: str) -> tuple[int, float]:
-    """``"20/s"`` -> (20, 1.0); ``"100/5m"`` -> (100, 300.0)."""
-    match = _RATE.fullmatch(rate.strip()) if isinstance(rate, str) else None
-    if match is None or int(match[1]) == 0:
-        raise ConfigError(f"rate {rate!r} is not of the form '<count>/<unit>' like '20/s', '100/5m' or '1000/h'")
-    per = int(match[2] or 1) * _UNITS[match[3]]
-    if per == 0:
-        raise ConfigError(f"rate {rate!r} has a zero period")
-    return int(match[1]), per
 
 
 class RateLimitMiddleware(Middleware):

@@ -1,0 +1,62 @@
+"""Every channel-layer message wsroute sends between consumers: built and read here only.
+
+User payloads are nested under ``payload`` so their keys never collide with the layer's
+own ``type``; each receiving consumer builds the client frame with its own routing key.
+Reading is strict: a message of a wsroute type whose fields have the wrong shape is
+``None`` (logged and ignored by the consumer), never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "read", "send"]
+
+#: deliver ``{<routing key>: event, **payload}`` to the client
+DELIVER: Final = "wsroute.deliver"
+#: run the consumer's route for ``event`` server-side, sending nothing
+CALL: Final = "wsroute.call"
+#: send ``frame`` to the client as it is
+SEND: Final = "wsroute.send"
+#: close the socket with ``code``
+CLOSE: Final = "wsroute.close"
+TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE})
+
+
+def deliver(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": DELIVER, "event": event, "payload": dict(payload or {})}
+
+
+def call(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": CALL, "event": event, "payload": dict(payload or {})}
+
+
+def send(frame: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": SEND, "frame": dict(frame)}
+
+
+def close(code: int = 1000) -> dict[str, Any]:
+    return {"type": CLOSE, "code": code}
+
+
+def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """``(type, a, b)`` for a well-formed wsroute message, else ``None``.
+
+    ``DELIVER``/``CALL``: ``(type, event, payload)``; ``SEND``: ``(type, frame, None)``;
+    ``CLOSE``: ``(type, code, None)``.
+    """
+    kind = message.get("type")
+    if kind == DELIVER or kind == CALL:
+        event, payload = message.get("event"), message.get("payload", {})
+        if isinstance(event, str) and event and isinstance(payload, dict):
+            return kind, event, payload
+    elif kind == SEND:
+        frame = message.get("frame")
+        if isinstance(frame, dict):
+            return kind, frame, None
+    elif kind == CLOSE:
+        code = message.get("code", 1000)
+        if isinstance(code, int) and not isinstance(code, bool) and (code == 1000 or 3000 <= code <= 4999):
+            return kind, code, None
+    return None

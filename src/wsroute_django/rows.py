@@ -1,0 +1,256 @@
+"""Socket rows over a connection's life: written on connect, deleted on every exit.
+
+Liveness costs one query per server process per ``HEARTBEAT_INTERVAL``: every row records
+the process serving it (``server``), and a background task (``liveness``) refreshes
+``last_ping`` for all of them at once. A process that dies stops refreshing; any live
+process's sweep (and ``manage.py wsroute_prune``) then removes its rows and their group
+memberships.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import logging
+import os
+import socket as _socket
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from wsroute_django.conf import get_settings
+from wsroute_django.models import Socket, SocketGroup
+
+__all__ = [
+    "SERVER_ID",
+    "Liveness",
+    "RowTracker",
+    "client_ip",
+    "close_row",
+    "close_rows_of_channel",
+    "forget_channels",
+    "join_group",
+    "leave_group",
+    "liveness",
+    "open_row",
+    "prune_stale",
+    "touch",
+]
+
+logger = logging.getLogger("wsroute")
+
+#: identifies this server process in ``Socket.server``
+SERVER_ID = f"{_socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+#: the length of ``Socket.session_key`` (and of Django's own session keys)
+SESSION_KEY_LENGTH = 40
+
+DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
+
+
+def client_ip(scope: Mapping[str, Any]) -> str | None:
+    """The client address: the trusted proxy header's first address if configured, else the peer."""
+    header = get_settings().TRUSTED_PROXY_HEADER
+    candidate: str | None = None
+    if header:
+        wanted = header.lower().encode("latin-1")
+        for name, value in scope.get("headers", ()):
+            if name.lower() == wanted:
+                candidate = value.decode("latin-1").split(",")[0].strip()
+                break
+    if candidate is None:
+        client = scope.get("client")
+        candidate = client[0] if client else None
+    if candidate is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(candidate.strip("[]")))
+    except ValueError:
+        return None
+
+
+def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
+    """Write the row for a new connection (runs in a worker thread)."""
+    session = scope.get("session")
+    session_key = getattr(session, "session_key", None) or ""
+    if len(session_key) > SESSION_KEY_LENGTH:
+        session_key = ""  # a signed-cookie session's "key" is its signed data, not an identifier
+    user = scope.get("user")
+    row = Socket(
+        channel_name=channel_name,
+        session_key=session_key,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        path=str(scope.get("path", ""))[:255],
+        last_ping=timezone.now(),
+        user_ip=client_ip(scope),
+        server=SERVER_ID,
+    )
+    # session.__class__, not type(session): Channels' SessionMiddleware wraps it in a LazyObject
+    if session_key and getattr(session.__class__, "__module__", "") in DB_SESSION_ENGINES:
+        row.session_id = session_key  # FK without a DB constraint
+    row.save()
+    return row
+
+
+def close_row(pk: int, joined_groups: bool = True) -> None:
+    """Delete a connection's row (and its memberships, if it ever joined a group)."""
+    if _other_models_reference_sockets():
+        Socket.objects.filter(pk=pk).delete()  # the ORM cascades to the user's models
+        return
+    # One DELETE per table, without the ORM's deletion collector (a SELECT and a
+    # transaction per disconnect): connect/disconnect churn pays for every statement here.
+    connection = connections[router.db_for_write(Socket)]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if joined_groups:
+            column = quote(SocketGroup._meta.get_field("socket").column)
+            cursor.execute(f"DELETE FROM {quote(SocketGroup._meta.db_table)} WHERE {column} = %s", [pk])
+        cursor.execute(
+            f"DELETE FROM {quote(Socket._meta.db_table)} WHERE {quote(str(Socket._meta.pk.column))} = %s", [pk]
+        )
+
+
+def close_rows_of_channel(channel_name: str) -> None:
+    """Delete the row of ``channel_name``, if any: for a connection that was cancelled before it
+    learned its row's primary key."""
+    Socket.objects.filter(channel_name=channel_name).delete()
+
+
+@functools.cache
+def _other_models_reference_sockets() -> bool:
+    """True when a model besides SocketGroup points at Socket (e.g. a profile per socket)."""
+    return any(relation.related_model is not SocketGroup for relation in Socket._meta.related_objects)
+
+
+def join_group(pk: int, name: str) -> None:
+    SocketGroup.objects.get_or_create(socket_id=pk, name=name)
+
+
+def leave_group(pk: int, name: str) -> None:
+    SocketGroup.objects.filter(socket_id=pk, name=name).delete()
+
+
+def touch(server: str = SERVER_ID) -> int:
+    """Refresh ``last_ping`` of every row this process serves: one query."""
+    return Socket.objects.filter(server=server).update(last_ping=timezone.now())
+
+
+def prune_stale(stale_after: float | None = None) -> dict[str, list[str]]:
+    """Delete rows not refreshed within ``stale_after`` seconds; return their channels' groups."""
+    seconds = get_settings().STALE_AFTER if stale_after is None else stale_after
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    with transaction.atomic():
+        stale = Socket.objects.filter(last_ping__lt=cutoff)
+        memberships: dict[str, list[str]] = {name: [] for name in stale.values_list("channel_name", flat=True)}
+        for channel, group in SocketGroup.objects.filter(socket__in=stale).values_list("socket__channel_name", "name"):
+            memberships[channel].append(group)
+        Socket.objects.filter(channel_name__in=list(memberships)).delete()
+    if memberships:
+        logger.info("pruned %d stale socket row(s)", len(memberships))
+    return memberships
+
+
+async def forget_channels(memberships: Mapping[str, list[str]]) -> None:
+    """Take pruned channels out of their channel-layer groups."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for channel, names in memberships.items():
+        for name in names:
+            await layer.group_discard(name, channel)
+
+
+class Liveness:
+    """The per-process task refreshing ``last_ping``, running while this process serves persisted sockets."""
+
+    def __init__(self) -> None:
+        self.sockets = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def retain(self) -> None:
+        self.sockets += 1
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self._run(), name="wsroute-liveness")
+
+    def release(self) -> None:
+        self.sockets = max(0, self.sockets - 1)
+        if self.sockets == 0 and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        interval = get_settings().HEARTBEAT_INTERVAL
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await database_sync_to_async(touch)()
+                await forget_channels(await database_sync_to_async(prune_stale)())
+            except Exception:
+                logger.exception("socket heartbeat or stale-row sweep failed; retrying next interval")
+
+
+liveness = Liveness()
+
+
+class RowTracker:
+    """One connection's ``Socket`` row and memberships, deleted on every exit, cancellation included.
+
+    The row is written in a worker thread; if the consumer is cancelled while it waits, the
+    write still finishes, so ``close`` waits for it and then deletes whatever it wrote.
+    """
+
+    __slots__ = ("_closed", "_joined", "_opening", "_retained", "channel_name", "record")
+
+    def __init__(self, channel_name: str) -> None:
+        self.channel_name = channel_name
+        self.record: Socket | None = None
+        self._opening: asyncio.Future[Socket] | None = None
+        self._joined = False
+        self._retained = False
+        self._closed = False
+
+    async def open(self, scope: Mapping[str, Any]) -> Socket:
+        self._opening = asyncio.ensure_future(database_sync_to_async(open_row)(scope, self.channel_name))
+        self.record = await asyncio.shield(self._opening)  # cancelled here: close() still sees the write
+        liveness.retain()
+        self._retained = True
+        return self.record
+
+    async def join(self, group: str) -> None:
+        if self.record is not None and not self._closed:
+            self._joined = True
+            await database_sync_to_async(join_group)(self.record.pk, group)
+
+    async def leave(self, group: str) -> None:
+        if self.record is not None and not self._closed:
+            await database_sync_to_async(leave_group)(self.record.pk, group)
+
+    async def close(self) -> None:
+        """Delete the row (once). Must run even when the consumer was cancelled."""
+        if self._closed or self._opening is None:
+            return
+        self._closed = True
+        try:
+            try:
+                record = await self._opening
+            except Exception:
+                record = None  # the write failed; make sure nothing of it stays
+            if record is not None:
+                await database_sync_to_async(close_row)(record.pk, self._joined)
+            else:
+                await database_sync_to_async(close_rows_of_channel)(self.channel_name)
+        finally:
+            if self._retained:
+                self._retained = False
+                liveness.release()
+#: the names these had before they said what they are
+Heartbeat = Liveness
+heartbeat = liveness
