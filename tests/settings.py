@@ -17,9 +17,11 @@ ROOT_URLCONF = "tests.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",  # tests/rows/test_admin.py renders the Socket admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "channels",
     "wsroute_django",
 ]
@@ -27,6 +29,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
 ]
 
 ASGI_APPLICATION = "tests.asgi.application"
@@ -49,7 +66,7 @@ else:
 
 _redis_url = os.environ.get("WSROUTE_TEST_REDIS_URL")
 if _redis_url:
-    # DESIGN.md section 13 (as in tests/e2e/project/settings.py): the layer blocks 5 s in
+    # channels-redis 4.3 + redis-py 8 (as in tests/e2e/project/settings.py): the layer blocks 5 s in
     # BZPOPMIN, and redis-py 8's default 5 s socket timeout turns that into a TimeoutError that
     # kills an idle consumer, or one disconnecting while its receive is pending.
     _host = {"address": _redis_url, "socket_timeout": 10, "max_connections": 1000}

@@ -78,7 +78,7 @@ class Dispatcher:
         middlewares: Sequence[type[Middleware]] = (),
         run_sync: SyncRunner = thread_runner,
         limits: Limits | None = None,
-        max_message_size: int | None | Literal[False] = False,
+        max_message_size: int | Literal[False] | None = False,
     ) -> None:
         self.key = key
         self.error_value = error_value
@@ -107,7 +107,18 @@ class Dispatcher:
 class Connection:
     """One live socket's side of the dispatcher."""
 
-    __slots__ = ("_crash_log", "_guard", "_throttle", "closed", "dispatcher", "hooked", "limits", "middleware", "receiver", "transport")
+    __slots__ = (
+        "_crash_log",
+        "_guard",
+        "_throttle",
+        "closed",
+        "dispatcher",
+        "hooked",
+        "limits",
+        "middleware",
+        "receiver",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -214,21 +225,39 @@ class Connection:
         except MessageError as exc:
             ref = exc.ref if exc.ref is not None else ref
             self._throttle.log(
-                logger, logging.INFO, "%s: %s (handler %s, ref %s)", exc.code, clip_log(exc.detail), handler, clip_log(ref)
+                logger,
+                logging.INFO,
+                "%s: %s (handler %s, ref %s)",
+                exc.code,
+                clip_log(exc.detail),
+                handler,
+                clip_log(ref),
             )
             await self.send_error(exc.code, exc.detail, ref, getattr(exc, "errors", None))
         except Exception:
             self._crash_log.log(
-                logger, logging.ERROR, "handler %s raised while handling a frame (ref %s)", handler, clip_log(ref), exc_info=True
+                logger,
+                logging.ERROR,
+                "handler %s raised while handling a frame (ref %s)",
+                handler,
+                clip_log(ref),
+                exc_info=True,
             )
             await self.send_error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref)
 
     async def _flooded(self, verdict: int) -> None:
         if verdict == flood.REPLY:
-            self._throttle.log(logger, logging.INFO, "rate_limited: socket on %s sends faster than %s", self._path(), self.limits.rate)
+            self._throttle.log(
+                logger, logging.INFO, "rate_limited: socket on %s sends faster than %s", self._path(), self.limits.rate
+            )
             await self.send_error(ErrorCode.RATE_LIMITED, f"more than {self.limits.rate} frames; slow down")
         elif verdict == flood.CLOSE:
-            logger.warning("socket on %s kept sending faster than %s; closing with %d", self._path(), self.limits.rate, CLOSE_FLOODING)
+            logger.warning(
+                "socket on %s kept sending faster than %s; closing with %d",
+                self._path(),
+                self.limits.rate,
+                CLOSE_FLOODING,
+            )
             await self.close_flooding()
 
     async def send_error(

@@ -100,8 +100,10 @@ _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
 
 
 def encode(frame: dict[str, Any]) -> str:
-    """``frame`` as JSON text (UTF-8 as it is, not \\u-escaped). Raises ``ValueError`` (NaN, inf, a cycle), ``TypeError``
-    (not JSON-serialisable) or ``RecursionError`` (nested too deep) for frames JSON cannot carry."""
+    """``frame`` as JSON text (non-ASCII kept as it is, not \\u-escaped).
+
+    Raises ``ValueError`` (NaN, inf, a cycle), ``TypeError`` (not JSON-serialisable) or
+    ``RecursionError`` (nested too deep) for frames JSON cannot carry."""
     return _ENCODER.encode(frame)
 
 
@@ -210,5 +212,5 @@ def _bounded_value(value: Any, depth: int) -> Any:
         if depth >= 1:
             return f"[array of {len(value)} items]"
         head = [_bounded_value(v, depth + 1) for v in value[:5]]
-        return head + [f"… {len(value) - 5} more items"] if len(value) > 5 else head
+        return [*head, f"… {len(value) - 5} more items"] if len(value) > 5 else head
     return clip(repr(value))

@@ -82,16 +82,16 @@ class FloodGuard:
     """A token bucket over every frame of one socket, and a count of its recent error frames."""
 
     __slots__ = (
-        "_errors",
+        "_capacity",
+        "_close_after",
         "_error_period",
+        "_errors",
         "_limited_window",
         "_period",
         "_refill",
-        "_capacity",
         "_tokens",
         "_updated",
         "_windows",
-        "_close_after",
     )
 
     def __init__(self, limits: Limits) -> None:

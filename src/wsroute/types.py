@@ -17,7 +17,7 @@ SyncRunner: TypeAlias = Callable[[Callable[..., Any]], Callable[..., Awaitable[A
 
 
 class ErrorCode(StrEnum):
-    """The ``code`` of an error frame (DESIGN section 3)."""
+    """The ``code`` of an error frame (see the wire format page of the docs)."""
 
     BAD_JSON = "bad_json"
     BAD_MESSAGE = "bad_message"

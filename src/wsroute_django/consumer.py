@@ -80,7 +80,7 @@ DEFAULT: Final[Any] = type("Default", (), {"__repr__": lambda self: "DEFAULT", "
 T = TypeVar("T")
 
 
-class _view(Generic[T]):  # noqa: N801  # used like @property
+class _view(Generic[T]):  # used like @property
     """A read-only attribute that an instance assignment shadows instead of failing, so a
     user's ``self.groups = [...]`` works and the framework's own state (private) is untouched."""
 
@@ -385,7 +385,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             except Exception as exc:
                 failures += 1
                 _OUTAGE_LOG.log(
-                    logger, logging.WARNING, "channel layer unavailable (%s: %s); retrying", type(exc).__name__, clip_log(str(exc))
+                    logger,
+                    logging.WARNING,
+                    "channel layer unavailable (%s: %s); retrying",
+                    type(exc).__name__,
+                    clip_log(str(exc)),
                 )
                 await asyncio.sleep(min(2.0, 0.05 * 2**failures) * random.uniform(0.5, 1.0))
                 continue
@@ -411,7 +415,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         name = self._layer_methods.get(kind.replace(".", "_")) if isinstance(kind, str) else None
         if name is None:
             self._layer_log.log(
-                logger, logging.WARNING, "%r got a channel-layer message of unknown type %s; ignored", self, clip_log(kind)
+                logger,
+                logging.WARNING,
+                "%r got a channel-layer message of unknown type %s; ignored",
+                self,
+                clip_log(kind),
             )
             return
         method = getattr(self, name)

@@ -47,7 +47,7 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
     ``CLOSE``: ``(type, code, None)``.
     """
     kind = message.get("type")
-    if kind == DELIVER or kind == CALL:
+    if kind in (DELIVER, CALL):
         event, payload = message.get("event"), message.get("payload", {})
         if isinstance(event, str) and event and isinstance(payload, dict):
             return kind, event, payload

@@ -219,10 +219,11 @@ class RowTracker:
 
     async def open(self, scope: Mapping[str, Any]) -> Socket:
         self._opening = asyncio.ensure_future(database_sync_to_async(open_row)(scope, self.channel_name))
-        self.record = await asyncio.shield(self._opening)  # cancelled here: close() still sees the write
+        record: Socket = await asyncio.shield(self._opening)  # cancelled here: close() still sees the write
+        self.record = record
         liveness.retain()
         self._retained = True
-        return self.record
+        return record
 
     async def join(self, group: str) -> None:
         if self.record is not None and not self._closed:
@@ -251,6 +252,8 @@ class RowTracker:
             if self._retained:
                 self._retained = False
                 liveness.release()
+
+
 #: the names these had before they said what they are
 Heartbeat = Liveness
 heartbeat = liveness

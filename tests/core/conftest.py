@@ -17,7 +17,6 @@ from wsroute import Connection, Dispatcher, RouteTable, RouteTableBuilder
 from wsroute.routing import RouteKey
 from wsroute.testing import MemoryTransport
 
-
 #: the core's in-memory transport: records the exact text frames and close codes
 FakeTransport = MemoryTransport
 

@@ -13,14 +13,14 @@ import pydantic
 import pytest
 
 from wsroute import (
-    Limits,
-    FrameNotSent,
     BadJSON,
     BadMessage,
     Dispatcher,
     ErrorCode,
     Forbidden,
+    FrameNotSent,
     HandlerSpec,
+    Limits,
     MessageError,
     Middleware,
     RateLimited,
@@ -350,7 +350,9 @@ async def test_max_message_size(make_table: MakeTable, connect: Connect, transpo
     assert transport.close_codes == []
 
 
-async def test_default_size_limit_is_512_kib_of_utf8_bytes(make_table: MakeTable, connect: Connect, transport: FakeTransport) -> None:
+async def test_default_size_limit_is_512_kib_of_utf8_bytes(
+    make_table: MakeTable, connect: Connect, transport: FakeTransport
+) -> None:
     async def on_ping(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
         return {"type": "pong", "n": len(content["pad"])}
 

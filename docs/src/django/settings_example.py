@@ -14,7 +14,11 @@ WSROUTE = {
     "HEARTBEAT_INTERVAL": 30.0,
     "STALE_AFTER": 90.0,
     "TRUSTED_PROXY_HEADER": None,
-    "MAX_MESSAGE_SIZE": 1024 * 1024,
+    "MAX_MESSAGE_SIZE": 512 * 1024,  # bytes of UTF-8
+    "MAX_SEND_SIZE": 1024 * 1024,
+    "RATE_LIMIT": "100/s",
+    "RATE_LIMIT_BURST": 200,
+    "ERROR_LIMIT": "50/10s",
 }
 # --8<-- [end:defaults]
 
@@ -39,6 +43,7 @@ def main() -> list[str]:
         *check({"PERSIST": "yes", "HEARTBEAT": 30, "STALE_AFTER": 0, "MAX_MESSAGE_SIZE": 1.5}),
         *check({"HEARTBEAT_INTERVAL": 60, "STALE_AFTER": 60}),
         *check({"TRUSTED_PROXY_HEADER": ""}),
+        *check({"RATE_LIMIT": "fast", "ERROR_LIMIT": "50 per 10s"}),
         *check(["PERSIST"]),
     ]
 
