@@ -62,3 +62,36 @@ def test_star_import_gives_exactly_all() -> None:
 def test_version() -> None:
     assert isinstance(wsroute.__version__, str)
     assert wsroute.__version__
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Connection", "Envelope", "HandlerSpec", "Pipeline", "decode", "error_frame", "reply_frame", "thread_runner"],
+)
+def test_internal_names_stay_importable_but_out_of_all(name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from wsroute import {name}", namespace)
+    assert name not in wsroute.__all__
+
+
+def test_wsroute_django_exports_come_from_one_list() -> None:
+    import ast
+    from pathlib import Path
+
+    import wsroute_django
+
+    lazy = wsroute_django._LAZY
+    assert wsroute_django.__all__ == ["DROP", "Forbidden", "Reject", *lazy]
+    source = Path(wsroute_django.__file__).read_text()
+    checked = {
+        alias.name: node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("wsroute_django.")
+        for alias in node.names
+    }
+    assert checked == lazy, "the TYPE_CHECKING imports must name the same modules as _LAZY"
+    for name in wsroute_django.__all__:
+        namespace: dict[str, object] = {}
+        exec(f"from wsroute_django import {name}", namespace)
+        assert namespace[name] is getattr(wsroute_django, name)
+    assert set(wsroute_django.__all__) <= set(dir(wsroute_django))

@@ -25,24 +25,23 @@ from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
 
 __version__ = "0.1.0"
 
+#: the stable public API; the internals imported above (Connection, Envelope, HandlerSpec,
+#: Pipeline, decode, error_frame, reply_frame, thread_runner) stay importable for code that
+#: already uses them, but may change between releases
 __all__ = [
     "DROP",
     "BadJSON",
     "BadMessage",
     "ConfigError",
-    "Connection",
     "Content",
     "Dispatcher",
     "DuplicateRouteError",
-    "Envelope",
     "ErrorCode",
     "Forbidden",
     "FrameNotSent",
-    "HandlerSpec",
     "Limits",
     "MessageError",
     "Middleware",
-    "Pipeline",
     "RateLimited",
     "Ref",
     "Reject",
@@ -56,8 +55,7 @@ __all__ = [
     "ValidationFailed",
     "WsrouteError",
     "__version__",
-    "decode",
-    "error_frame",
-    "reply_frame",
-    "thread_runner",
 ]
+
+#: importable, not part of the stable API
+INTERNAL = (Connection, Envelope, HandlerSpec, Pipeline, decode, error_frame, reply_frame, thread_runner)

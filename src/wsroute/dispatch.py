@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from wsroute import limits as flood
 from wsroute.envelope import decode, encode, error_frame, utf8_size, with_ref
 from wsroute.errors import BadMessage, FrameNotSent, MessageError, Reject, TooLarge, UnknownType
-from wsroute.handlers import HandlerSpec
+from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
 from wsroute.middleware import DROP, Middleware, MiddlewareChain, Pipeline
 from wsroute.routing import RouteTable
@@ -71,7 +71,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        table: RouteTable,
+        table: RouteTable[HandlerSpec],
         *,
         key: str = "type",
         error_value: str = "ERROR",
@@ -91,7 +91,7 @@ class Dispatcher:
         #: the limits of connections that are not given their own
         self.limits = limits
 
-    def prepare(self, spec: HandlerSpec) -> HandlerSpec:
+    def prepare(self, spec: HandlerSpec) -> PreparedHandler:
         """A lifecycle hook's spec made ready to ``Connection.call``."""
         return spec.prepared(self.run_sync)
 
@@ -141,12 +141,11 @@ class Connection:
         self._throttle = LogThrottle()  # client errors
         self._crash_log = LogThrottle()  # handler errors, with their tracebacks
 
-    async def call(self, spec: HandlerSpec, *args: Any, **kwargs: Any) -> Any:
+    async def call(self, handler: PreparedHandler, *args: Any, **kwargs: Any) -> Any:
         """Call a prepared handler or hook with the receiver first."""
-        assert spec.call is not None, "HandlerSpec.prepared() must run at class creation"
-        return await spec.call(self.receiver, *args, **kwargs)
+        return await handler.call(self.receiver, *args, **kwargs)
 
-    async def open(self, hook: HandlerSpec | None = None) -> bool:
+    async def open(self, hook: PreparedHandler | None = None) -> bool:
         """Run the middleware ``on_connect`` hooks, then ``hook``. False if the socket was closed.
 
         ``Reject`` closes with its code (4403 by default) and reason; any other exception is
@@ -167,7 +166,7 @@ class Connection:
             return False
         return True
 
-    async def close(self, code: int, hook: HandlerSpec | None = None) -> None:
+    async def close(self, code: int, hook: PreparedHandler | None = None) -> None:
         """Run ``hook`` (with the close code if it takes one), then middleware ``on_disconnect``.
 
         ``hook`` is skipped for a socket a middleware refused before the connect hook ran.
@@ -295,12 +294,12 @@ class Connection:
         except Exception:
             logger.exception("handler %s raised while handling server-side event %s", route.handler.name, clip_log(key))
 
-    async def _invoke(self, spec: HandlerSpec, content: Content, match: re.Match[str] | None) -> Any:
-        message = spec.validator(content) if spec.validator is not None else content
-        args = (message,) if spec.takes_content else ()
-        if spec.takes_match:
-            return await spec.call(self.receiver, *args, match=match)  # type: ignore[misc]
-        return await spec.call(self.receiver, *args)  # type: ignore[misc]
+    async def _invoke(self, handler: PreparedHandler, content: Content, match: re.Match[str] | None) -> Any:
+        message = handler.validator(content) if handler.validator is not None else content
+        args = (message,) if handler.takes_content else ()
+        if handler.takes_match:
+            return await handler.call(self.receiver, *args, match=match)
+        return await handler.call(self.receiver, *args)
 
     async def send(self, content: Content) -> None:
         """Send a frame through the ``on_send`` middleware (reverse order), then the transport.

@@ -15,14 +15,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from wsroute.errors import ConfigError
 from wsroute.types import SyncRunner
 from wsroute.validation import Validator, validator_for
 
-__all__ = ["HandlerSpec", "describe", "is_async_callable"]
+__all__ = ["HandlerSpec", "PreparedHandler", "describe", "is_async_callable"]
 
 
 def describe(fn: object) -> str:
@@ -44,6 +44,19 @@ def is_async_callable(fn: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedHandler:
+    """A handler ready to await, built by the dispatcher from a ``HandlerSpec``."""
+
+    name: str
+    #: the handler as an async callable: itself, or wrapped once by the sync runner
+    call: Callable[..., Awaitable[Any]]
+    takes_content: bool
+    takes_match: bool
+    validator: Validator | None
+    fn: Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
 class HandlerSpec:
     """A handler with its signature already read."""
 
@@ -53,8 +66,6 @@ class HandlerSpec:
     takes_content: bool
     takes_match: bool
     validator: Validator | None
-    #: the handler as an async callable: itself, or wrapped by the sync runner (see ``prepared``)
-    call: Callable[..., Awaitable[Any]] | None = None
 
     @classmethod
     def from_callable(cls, fn: Callable[..., Any], *, schema: object | None = None) -> HandlerSpec:
@@ -97,9 +108,22 @@ class HandlerSpec:
             validator=validator_for(schema) if schema is not None else None,
         )
 
-    def prepared(self, run_sync: SyncRunner) -> HandlerSpec:
-        """This spec with ``call`` set: sync handlers are wrapped in ``run_sync`` once, here."""
-        return replace(self, call=self.fn if self.is_async else run_sync(self.fn))
+    @classmethod
+    def for_hook(cls, fn: Callable[..., Any], *, owner: str, hook: str, takes_code: bool) -> HandlerSpec:
+        """A lifecycle hook: ``(socket)``, or ``(socket, code)`` when ``takes_code`` (a disconnect hook).
+
+        Anything else it asks for (a second parameter of a connect hook, ``match``, a pydantic
+        model) is a ``ConfigError`` now, not a socket closed at every connection."""
+        spec = cls.from_callable(fn)
+        if spec.validator is not None or spec.takes_match or (spec.takes_content and not takes_code):
+            wanted = "(self) or (self, code)" if takes_code else "(self)"
+            raise ConfigError(f"{owner}.{hook} must take {wanted}; {spec.name} asks for more")
+        return spec
+
+    def prepared(self, run_sync: SyncRunner) -> PreparedHandler:
+        """The handler ready to await: sync handlers are wrapped in ``run_sync`` once, here."""
+        call = self.fn if self.is_async else run_sync(self.fn)
+        return PreparedHandler(self.name, call, self.takes_content, self.takes_match, self.validator, self.fn)
 
 
 def _signature(fn: Callable[..., Any], name: str) -> inspect.Signature:

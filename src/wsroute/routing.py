@@ -9,34 +9,36 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from wsroute.errors import ConfigError, DuplicateRouteError
-from wsroute.handlers import HandlerSpec
+from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.types import SyncRunner
 
 __all__ = ["Route", "RouteKey", "RouteTable", "RouteTableBuilder"]
 
 RouteKey = str | re.Pattern[str]
+#: what a table's routes hold: a ``HandlerSpec`` as declared, a ``PreparedHandler`` once prepared
+H = TypeVar("H", HandlerSpec, PreparedHandler)
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class Route(Generic[H]):
     """One entry of a table: its key (``None`` for the default route) and its handler."""
 
     key: RouteKey | None
-    handler: HandlerSpec
+    handler: H
 
 
 @dataclass(frozen=True, slots=True)
-class RouteTable:
+class RouteTable(Generic[H]):
     """An immutable, compiled route table. Build one with ``RouteTableBuilder``."""
 
-    exact: dict[str, Route]
-    patterns: tuple[Route, ...]
-    default: Route | None
+    exact: dict[str, Route[H]]
+    patterns: tuple[Route[H], ...]
+    default: Route[H] | None
 
-    def resolve(self, key: str) -> tuple[Route, re.Match[str] | None] | None:
+    def resolve(self, key: str) -> tuple[Route[H], re.Match[str] | None] | None:
         """The route for a routing key and, for a regex route, its match; ``None`` if nothing fits."""
         route = self.exact.get(key)
         if route is not None:
@@ -49,10 +51,10 @@ class RouteTable:
             return self.default, None
         return None
 
-    def prepared(self, run_sync: SyncRunner) -> RouteTable:
-        """A copy whose handlers are ready to await (sync ones wrapped in ``run_sync``)."""
+    def prepared(self: RouteTable[HandlerSpec], run_sync: SyncRunner) -> RouteTable[PreparedHandler]:
+        """The table with its handlers ready to await (sync ones wrapped in ``run_sync``)."""
 
-        def prep(route: Route) -> Route:
+        def prep(route: Route[HandlerSpec]) -> Route[PreparedHandler]:
             return Route(route.key, route.handler.prepared(run_sync))
 
         return RouteTable(
@@ -61,7 +63,7 @@ class RouteTable:
             default=prep(self.default) if self.default is not None else None,
         )
 
-    def __iter__(self) -> Iterator[Route]:
+    def __iter__(self) -> Iterator[Route[H]]:
         yield from self.exact.values()
         yield from self.patterns
         if self.default is not None:
@@ -84,11 +86,11 @@ class RouteTableBuilder:
     """
 
     owner: str = "route table"
-    _exact: dict[str, tuple[Route, bool]] = field(default_factory=dict)
-    _patterns: dict[tuple[str, int], tuple[Route, bool]] = field(default_factory=dict)
-    _default: tuple[Route, bool] | None = None
+    _exact: dict[str, tuple[Route[HandlerSpec], bool]] = field(default_factory=dict)
+    _patterns: dict[tuple[str, int], tuple[Route[HandlerSpec], bool]] = field(default_factory=dict)
+    _default: tuple[Route[HandlerSpec], bool] | None = None
 
-    def inherit(self, table: RouteTable) -> RouteTableBuilder:
+    def inherit(self, table: RouteTable[HandlerSpec]) -> RouteTableBuilder:
         """Start from a parent's table; its entries may be overridden."""
         for route in table.exact.values():
             self._exact[route.key] = (route, True)  # type: ignore[index]  # exact keys are str
@@ -105,7 +107,7 @@ class RouteTableBuilder:
         *,
         schema: object = None,
         overridable: bool = False,
-    ) -> Route:
+    ) -> Route[HandlerSpec]:
         """Declare ``key`` (an exact name or a compiled regex) as routed to ``handler``.
 
         ``overridable`` marks a route taken over from a parent class: a later ``add`` of the
@@ -133,7 +135,9 @@ class RouteTableBuilder:
         for key, handler in routes:
             self.add(key, handler)
 
-    def set_default(self, handler: Callable[..., Any] | HandlerSpec, *, overridable: bool = False) -> Route:
+    def set_default(
+        self, handler: Callable[..., Any] | HandlerSpec, *, overridable: bool = False
+    ) -> Route[HandlerSpec]:
         """Declare the route taken when nothing else matches."""
         spec = handler if isinstance(handler, HandlerSpec) else HandlerSpec.from_callable(handler)
         self._check_free(self._default, "the default route", spec)
@@ -141,7 +145,7 @@ class RouteTableBuilder:
         self._default = (route, overridable)
         return route
 
-    def _check_free(self, existing: tuple[Route, bool] | None, what: str, new: HandlerSpec) -> None:
+    def _check_free(self, existing: tuple[Route[HandlerSpec], bool] | None, what: str, new: HandlerSpec) -> None:
         if existing is None:
             return
         route, inherited = existing
@@ -151,7 +155,7 @@ class RouteTableBuilder:
                 "remove one of them (a subclass may override a parent's route)"
             )
 
-    def build(self) -> RouteTable:
+    def build(self) -> RouteTable[HandlerSpec]:
         return RouteTable(
             exact={key: route for key, (route, _) in self._exact.items()},
             patterns=tuple(route for route, _ in self._patterns.values()),

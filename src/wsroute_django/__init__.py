@@ -11,27 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from wsroute import DROP, Forbidden, Reject
 
-if TYPE_CHECKING:
-    from wsroute_django.consumer import SocketConsumer
-    from wsroute_django.groups import InvalidGroupName
-    from wsroute_django.jsonsocket import JSONWebSocket
-    from wsroute_django.middleware import HeartbeatMiddleware, SocketMiddleware
-    from wsroute_django.routed import RoutedSocketHandler
-    from wsroute_django.router import SocketRouter
+if TYPE_CHECKING:  # the same names as _LAZY (tests/test_exports.py checks)
+    from wsroute_django.consumer import SocketConsumer as SocketConsumer
+    from wsroute_django.groups import InvalidGroupName as InvalidGroupName
+    from wsroute_django.jsonsocket import JSONWebSocket as JSONWebSocket
+    from wsroute_django.middleware import HeartbeatMiddleware as HeartbeatMiddleware
+    from wsroute_django.middleware import SocketMiddleware as SocketMiddleware
+    from wsroute_django.routed import RoutedSocketHandler as RoutedSocketHandler
+    from wsroute_django.router import SocketRouter as SocketRouter
 
-__all__ = [
-    "DROP",
-    "Forbidden",
-    "HeartbeatMiddleware",
-    "InvalidGroupName",
-    "JSONWebSocket",
-    "Reject",
-    "RoutedSocketHandler",
-    "SocketConsumer",
-    "SocketMiddleware",
-    "SocketRouter",
-]
-
+#: public name -> the module it is imported from on first use
 _LAZY = {
     "HeartbeatMiddleware": "wsroute_django.middleware",
     "InvalidGroupName": "wsroute_django.groups",
@@ -42,6 +31,8 @@ _LAZY = {
     "SocketRouter": "wsroute_django.router",
 }
 
+__all__ = ["DROP", "Forbidden", "Reject", *_LAZY]
+
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
@@ -50,3 +41,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

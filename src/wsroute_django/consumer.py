@@ -28,9 +28,9 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.apps import apps
 
-from wsroute import ConfigError, Connection, Dispatcher, HandlerSpec, Limits, Middleware, RouteTableBuilder
-from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL
-from wsroute.handlers import is_async_callable
+from wsroute import ConfigError, Dispatcher, Limits, Middleware, RouteTableBuilder
+from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL, Connection
+from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey
 from wsroute_django import groups, layer, signals
@@ -56,7 +56,11 @@ CLOSE_LOGIN_REQUIRED: Final = 4401
 CLOSE_REJECTED: Final = 4403
 CLOSE_FLOODING: Final = 4429
 
-RouteEntry = tuple[RouteKey, "str | Callable[..., Any]"] | tuple[RouteKey, "str | Callable[..., Any]", object]
+#: ``(key, handler)`` or ``(key, handler, schema)``: a method name, a function, or (from
+#: ``SocketRouter``) a ``HandlerSpec`` whose signature was read when it was declared
+RouteEntry = (
+    tuple[RouteKey, "str | Callable[..., Any] | HandlerSpec"] | tuple[RouteKey, "str | Callable[..., Any]", object]
+)
 
 # Connection states, as module constants: compared several times per frame.
 _CONNECTING: Final = 0  # handshake received, not yet accepted
@@ -124,8 +128,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     lifecycle_names: ClassVar[frozenset[str]] = frozenset({"on_connect", "on_disconnect"})
 
     _dispatcher: ClassVar[Dispatcher]
-    _connect_hook: ClassVar[HandlerSpec | None]
-    _disconnect_hook: ClassVar[HandlerSpec | None]
+    _connect_hook: ClassVar[PreparedHandler | None]
+    _disconnect_hook: ClassVar[PreparedHandler | None]
     #: layer message type (dots as underscores) -> a layer-event method the user's class defines
     _layer_methods: ClassVar[dict[str, str]]
     _limits_cache: ClassVar[tuple[WsrouteSettings, Limits] | None] = None
@@ -141,9 +145,9 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             middlewares=tuple(cls.middlewares),
             run_sync=database_sync_to_async,
         )
-        cls._connect_hook = cls._hook("on_connect", max_args=0)
-        cls._disconnect_hook = cls._hook("on_disconnect", max_args=1)
-        cls._layer_methods = _layer_methods(cls)
+        cls._connect_hook = cls._hook("on_connect", takes_code=False)
+        cls._disconnect_hook = cls._hook("on_disconnect", takes_code=True)
+        cls._layer_methods = layer.reachable_methods(cls, reserved=cls.lifecycle_names | {"default_route"})
         cls._limits_cache = None
 
     @classmethod
@@ -160,8 +164,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             builder.set_default(default)
 
     @classmethod
-    def _resolve(cls, target: str | Callable[..., Any]) -> Callable[..., Any]:
-        if callable(target):
+    def _resolve(cls, target: str | Callable[..., Any] | HandlerSpec) -> Callable[..., Any] | HandlerSpec:
+        if callable(target) or isinstance(target, HandlerSpec):
             return target
         if target in cls.lifecycle_names:
             raise ConfigError(f"{cls.__qualname__}.routes: {target!r} is a lifecycle hook and cannot be routed")
@@ -171,14 +175,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         return fn  # type: ignore[no-any-return]
 
     @classmethod
-    def _hook(cls, name: str, max_args: int) -> HandlerSpec | None:
+    def _hook(cls, name: str, takes_code: bool) -> PreparedHandler | None:
         fn = getattr(cls, name, None)
         if fn is None:
             return None
-        spec = HandlerSpec.from_callable(fn)
-        if spec.validator is not None or spec.takes_match or (spec.takes_content and max_args == 0):
-            wanted = "(self)" if max_args == 0 else "(self) or (self, code)"
-            raise ConfigError(f"{cls.__qualname__}.{name} must take {wanted}; {spec.name} asks for more")
+        spec = HandlerSpec.for_hook(fn, owner=cls.__qualname__, hook=name, takes_code=takes_code)
         return cls._dispatcher.prepare(spec)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -509,22 +510,3 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     def __repr__(self) -> str:
         path = clip_log(self.scope.get("path", "?")) if hasattr(self, "scope") else "?"
         return f"<{type(self).__qualname__} {path} {_STATES[self._state].value}>"
-
-
-def _layer_methods(cls: type[SocketConsumer]) -> dict[str, str]:
-    """The methods a layer message may reach: public ones the user's own classes define, never
-    a name wsroute's or Channels' classes define (``send_json``, ``group_add``, ``close``,
-    ``dispatch``..., even when the user overrides it), a hook or the default route."""
-    framework = {name for base in cls.__mro__ if base.__module__.startswith(_FRAMEWORK) for name in vars(base)}
-    reserved = framework | cls.lifecycle_names | {"default_route"}
-    methods: dict[str, str] = {}
-    for name in dir(cls):
-        if name.startswith("_") or name in reserved:
-            continue
-        attribute = getattr(cls, name, None)
-        if callable(attribute) and not isinstance(attribute, type):
-            methods[name] = name
-    return methods
-
-
-_FRAMEWORK = ("wsroute_django.", "wsroute.", "channels.", "builtins")

@@ -8,10 +8,10 @@ Reading is strict: a message of a wsroute type whose fields have the wrong shape
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "read", "send"]
+__all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "reachable_methods", "read", "send"]
 
 #: deliver ``{<routing key>: event, **payload}`` to the client
 DELIVER: Final = "wsroute.deliver"
@@ -60,3 +60,26 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
         if isinstance(code, int) and not isinstance(code, bool) and (code == 1000 or 3000 <= code <= 4999):
             return kind, code, None
     return None
+
+
+#: modules whose classes make up the framework: a layer message never reaches their names
+_FRAMEWORK = ("wsroute_django.", "wsroute.", "channels.", "builtins")
+
+
+def reachable_methods(cls: type, reserved: Iterable[str] = ()) -> dict[str, str]:
+    """The methods of a consumer class that Channels-style layer messages may reach, keyed by
+    the message type with dots as underscores (``"chat.message"`` -> ``chat_message``).
+
+    Only public methods the user's own classes define: never a name wsroute's or Channels'
+    classes define (``send_json``, ``group_add``, ``close``, ``dispatch``..., even when the
+    user overrides it), nor a ``reserved`` one (hooks, the default route)."""
+    framework = {name for base in cls.__mro__ if base.__module__.startswith(_FRAMEWORK) for name in vars(base)}
+    excluded = framework | set(reserved)
+    methods: dict[str, str] = {}
+    for name in dir(cls):
+        if name.startswith("_") or name in excluded:
+            continue
+        attribute = getattr(cls, name, None)
+        if callable(attribute) and not isinstance(attribute, type):
+            methods[name] = name
+    return methods

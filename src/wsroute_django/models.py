@@ -11,18 +11,18 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import models
 
-from wsroute_django import groups
+from wsroute_django import layer
 
 __all__ = ["Socket", "SocketGroup", "SocketQuerySet"]
 
 
 async def _send_to_channels(channel_names: Iterable[str], message: dict[str, Any]) -> int:
-    layer = get_channel_layer()
-    if layer is None:
+    channel_layer = get_channel_layer()
+    if channel_layer is None:
         raise RuntimeError("sending to sockets needs CHANNEL_LAYERS in settings")
     count = 0
     for name in channel_names:
-        await layer.send(name, message)
+        await channel_layer.send(name, message)
         count += 1
     return count
 
@@ -46,24 +46,24 @@ class SocketQuerySet(models.QuerySet["Socket"]):
 
     def send_json(self, data: Mapping[str, Any]) -> int:
         """Send ``data`` as it is to every socket (through each socket's ``on_send`` middleware)."""
-        return self._send({"type": groups.SEND, "frame": dict(data)})
+        return self._send(layer.send(data))
 
     async def asend_json(self, data: Mapping[str, Any]) -> int:
-        return await self._asend({"type": groups.SEND, "frame": dict(data)})
+        return await self._asend(layer.send(data))
 
     def send_event(self, event: str, payload: Mapping[str, Any] | None = None) -> int:
         """Send ``{<routing key>: event, **payload}``, with each consumer's own routing key."""
-        return self._send({"type": groups.DELIVER, "event": event, "payload": dict(payload or {})})
+        return self._send(layer.deliver(event, payload))
 
     async def asend_event(self, event: str, payload: Mapping[str, Any] | None = None) -> int:
-        return await self._asend({"type": groups.DELIVER, "event": event, "payload": dict(payload or {})})
+        return await self._asend(layer.deliver(event, payload))
 
     def close(self, code: int = 1000) -> int:
         """Close every socket with ``code``; their rows go when each consumer disconnects."""
-        return self._send({"type": groups.CLOSE, "code": code})
+        return self._send(layer.close(code))
 
     async def aclose(self, code: int = 1000) -> int:
-        return await self._asend({"type": groups.CLOSE, "code": code})
+        return await self._asend(layer.close(code))
 
     def _send(self, message: dict[str, Any]) -> int:
         names = list(self.values_list("channel_name", flat=True))

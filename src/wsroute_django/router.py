@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from wsroute import ConfigError, DuplicateRouteError, HandlerSpec
-from wsroute.handlers import describe
+from wsroute import ConfigError, RouteTableBuilder
+from wsroute.handlers import HandlerSpec
 from wsroute.routing import RouteKey
 from wsroute_django.consumer import RouteEntry, SocketConsumer
 from wsroute_django.routed import RoutedSocketHandler
@@ -42,6 +41,9 @@ class SocketRouter:
         if not (isinstance(handler, type) and issubclass(handler, SocketConsumer)):
             raise ConfigError(f"SocketRouter(handler=...) needs a RoutedSocketHandler subclass, got {handler!r}")
         self.handler = handler
+        # Checked as each decorator runs, in the class body: errors raised later, from
+        # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
+        self._builder = RouteTableBuilder(owner="SocketRouter")
         self._routes: list[RouteEntry] = []
         self._members: dict[str, Callable[..., Any]] = {}
         self._built: type[SocketConsumer] | None = None
@@ -52,8 +54,8 @@ class SocketRouter:
 
         def register(fn: F) -> F:
             self._check_open()
-            self._check_route(key, fn, schema)
-            self._routes.append((key, fn, schema) if schema is not None else (key, fn))
+            route = self._builder.add(key, fn, schema=schema)  # reads the signature, once
+            self._routes.append((key, route.handler))
             return fn
 
         return register
@@ -82,7 +84,7 @@ class SocketRouter:
         return self.Handler.as_asgi(**initkwargs)
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self._name = f"{owner.__qualname__}.{name}"
+        self._name = self._builder.owner = f"{owner.__qualname__}.{name}"
         self._built = self._build()
 
     def __getattr__(self, name: str) -> Any:
@@ -98,17 +100,6 @@ class SocketRouter:
         self._members[name] = fn
         return fn
 
-    def _check_route(self, key: RouteKey, fn: Callable[..., Any], schema: object) -> None:
-        # Checked as each decorator runs, in the class body: errors raised later, from
-        # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
-        HandlerSpec.from_callable(fn, schema=schema)
-        for other_key, other, *_ in self._routes:
-            if _same_key(other_key, key) and other is not fn:
-                raise DuplicateRouteError(
-                    f"{self._name}: {key!r} is routed twice, to {describe(other)} and to {describe(fn)}; "
-                    "remove one of them"
-                )
-
     def _check_open(self) -> None:
         if self._built is not None:
             raise ConfigError(f"{self._name}: routes must be declared before the Handler class is built")
@@ -121,9 +112,3 @@ class SocketRouter:
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)
-
-
-def _same_key(a: object, b: object) -> bool:
-    if isinstance(a, re.Pattern) and isinstance(b, re.Pattern):
-        return (a.pattern, a.flags) == (b.pattern, b.flags)
-    return isinstance(a, str) and a == b

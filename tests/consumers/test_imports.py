@@ -33,8 +33,12 @@ def test_public_names_import_without_settings_or_app_registry() -> None:
         from django.apps import apps
         from django.conf import settings
 
-        assert isinstance(SocketRouter, type) and isinstance(JSONWebSocket, type)
-        assert issubclass(SocketMiddleware, object) and issubclass(RoutedSocketHandler, object)
+        from wsroute import Middleware
+        from wsroute_django import SocketConsumer
+
+        assert issubclass(JSONWebSocket, SocketConsumer) and issubclass(RoutedSocketHandler, SocketConsumer)
+        assert issubclass(SocketMiddleware, Middleware)
+        assert isinstance(SocketRouter().Handler, type) and issubclass(SocketRouter().Handler, RoutedSocketHandler)
         assert not settings.configured, "importing wsroute_django configured settings"
         assert not apps.apps_ready and not apps.ready, "importing wsroute_django populated the app registry"
         print("imported")
