@@ -100,6 +100,8 @@ class _view(Generic[T]):  # used like @property
 
 # Cleanup tasks still running after their consumer was cancelled (kept from garbage collection).
 _FINISHING: set[asyncio.Task[None]] = set()
+#: seconds a layer message being handled at disconnect may take before it is cancelled
+_LAYER_HANDLER_GRACE: Final = 5.0
 # One line a second for the whole process while the channel layer is down.
 _OUTAGE_LOG = LogThrottle()
 
@@ -352,14 +354,14 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 logger.warning("%r got an ASGI message of unknown type %s; ignored", self, clip_log(kind))
 
     async def _connect(self) -> None:
-        self._limits = self._limits_for(get_settings())
-        if self.login_required and not getattr(self.user, "is_authenticated", False):
-            # No connection yet: the socket never got in, so no hook or middleware runs for it.
-            logger.info("anonymous socket on %s closed: login required", clip_log(self.path))
-            await self.close_socket(CLOSE_LOGIN_REQUIRED, "login required")
-            return
-        self._connection = self._dispatcher.connect(self, self, self._limits)
         try:
+            limits = self._limits_for(get_settings())
+            if self.login_required and not getattr(self.user, "is_authenticated", False):
+                # No connection yet: the socket never got in, so no hook or middleware runs for it.
+                logger.info("anonymous socket on %s closed: login required", clip_log(self.path))
+                await self.close_socket(CLOSE_LOGIN_REQUIRED, "login required")
+                return
+            self._connection = self._dispatcher.connect(self, self, limits)  # middleware __init__ runs here
             if self._persists():
                 from wsroute_django.rows import RowTracker
 
@@ -445,9 +447,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         self._state = _CLOSED
         code = self._close_code
         if self._pump is not None:
-            async with self._turn:  # let a layer message being handled finish
-                self._pump.cancel()
-            await asyncio.gather(self._pump, return_exceptions=True)
+            await self._stop_pump(self._pump)
         if self._connection is not None:
             await self._connection.close(code, self._disconnect_hook)
         for group in list(self._groups):
@@ -465,6 +465,18 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 logger.exception("%r could not delete its Socket row", self)
         if self._connection is not None:
             await signals.emit(signals.socket_disconnected, type(self), socket=self, code=code)
+
+    async def _stop_pump(self, pump: asyncio.Task[None]) -> None:
+        """Let a layer message being handled finish (a few seconds at most), then stop the pump."""
+        try:
+            await asyncio.wait_for(self._turn.acquire(), _LAYER_HANDLER_GRACE)
+        except TimeoutError:
+            logger.warning("%r: a channel-layer handler still running at disconnect was cancelled", self)
+            pump.cancel()
+        else:
+            pump.cancel()
+            self._turn.release()
+        await asyncio.wait({pump}, timeout=_LAYER_HANDLER_GRACE)
 
     # -- helpers ----------------------------------------------------------------------------
 
