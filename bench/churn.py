@@ -60,7 +60,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from echo import (
+from _harness import (
     BENCH_DIR,
     HOST,
     ROUND_TIMEOUT_S,
