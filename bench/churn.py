@@ -3,7 +3,7 @@
     python bench/churn.py            full run (under 2 minutes)
     python bench/churn.py --quick    under 30 seconds, noisier
 
-DESIGN section 12 asks for a connect/disconnect rate with ``Socket`` rows of at least 0.7x the
+The performance targets ask for a connect/disconnect rate with ``Socket`` rows of at least 0.7x the
 stock consumer's. One connection here is: open a WebSocket, send ``{"type": "PING"}``, read the
 ``PONG`` reply, close. Several clients (``websockets`` asyncio client, in this process) do that
 in a loop at once, each a fixed number of times per variant per round. The app is

@@ -1,4 +1,4 @@
-"""Dispatch benchmarks: candidate and baseline measured interleaved in one run (DESIGN section 12).
+"""Dispatch benchmarks: candidate and baseline measured interleaved in one run (the performance targets in docs).
 
     python bench/dispatch.py            full run (about 20 s; never much over 50 s)
     python bench/dispatch.py --quick    a few seconds, noisier

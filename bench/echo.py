@@ -1,4 +1,4 @@
-"""End-to-end echo benchmark: wsroute consumers against a stock Channels consumer (DESIGN section 12).
+"""End-to-end echo benchmark: wsroute consumers against a stock Channels consumer (the performance targets in docs).
 
     python bench/echo.py            full run (under 3 minutes)
     python bench/echo.py --quick    about 30 seconds, noisier

@@ -328,9 +328,16 @@ class Connection:
             text = encode(content)
         except (ValueError, TypeError, RecursionError) as exc:
             raise FrameNotSent(f"frame cannot be sent as JSON: {clip_log(str(exc))}") from None
+        if text.isascii():
+            size = len(text)
+        else:
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise FrameNotSent("frame holds a lone UTF-16 surrogate, which UTF-8 cannot carry") from None
         limit = self.limits.max_send_size
-        if limit is not None and len(text) > limit >> 2 and utf8_size(text) > limit:
-            raise FrameNotSent(f"frame of {utf8_size(text)} bytes exceeds max_send_size ({limit})")
+        if limit is not None and size > limit:
+            raise FrameNotSent(f"frame of {size} bytes exceeds max_send_size ({limit})")
         return text
 
 

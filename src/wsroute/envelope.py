@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -65,6 +66,9 @@ def decode(text: str, key: str) -> Envelope:
     except (ValueError, RecursionError):
         # RecursionError: deeply nested arrays are valid JSON that json.loads cannot parse.
         raise BadJSON("frame is not valid JSON") from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None and not _is_text(content):
+        # "\ud800" is valid JSON but no character: it could never be sent back as UTF-8.
+        raise BadJSON("frame is not valid JSON: it escapes a lone UTF-16 surrogate")
     if not isinstance(content, dict):
         raise BadMessage(f"expected a JSON object, got {_json_kind(content)}")
     ref = read_ref(content)
@@ -79,6 +83,28 @@ def decode(text: str, key: str) -> Envelope:
             raise BadMessage(f"message has no {key!r} key", ref=ref)
         raise BadMessage(f"{key!r} must be a string, got {_json_kind(routing_key)}", ref=ref)
     return Envelope(routing_key, ref, content)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _is_text(value: Any) -> bool:
+    """True when every string in ``value`` (keys included) is valid Unicode: no lone surrogates."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _reject_constant(name: str) -> Any:

@@ -76,7 +76,7 @@ class Connect(Protocol):
 def assert_error(
     frame: Frame, code: str, *, key: str = "type", value: str = "ERROR", ref: str | int | None = None
 ) -> None:
-    """``frame`` is a DESIGN section 3 error frame with ``code`` (and ``ref`` when given)."""
+    """``frame`` is a documented error frame with ``code`` (and ``ref`` when given)."""
     assert frame[key] == value, frame
     assert frame["code"] == code, frame
     assert isinstance(frame["detail"], str), frame

@@ -1,4 +1,4 @@
-"""Channel-layer messages a consumer does not know are logged, never fatal (DESIGN section 13)."""
+"""Channel-layer messages a consumer does not know are logged, never fatal."""
 
 from __future__ import annotations
 

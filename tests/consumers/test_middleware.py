@@ -1,4 +1,4 @@
-"""The middleware pipeline (DESIGN section 6), seen from a client."""
+"""The middleware pipeline, seen from a client."""
 
 from __future__ import annotations
 

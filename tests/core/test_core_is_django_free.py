@@ -1,4 +1,4 @@
-"""DESIGN section 2: the core package never imports Django, Channels, asgiref or daphne."""
+"""The core package never imports Django, Channels, asgiref or daphne."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The full cycle: Dispatcher.connect(transport, receiver).receive(text) (DESIGN sections 3-5)."""
+"""The full cycle: Dispatcher.connect(transport, receiver).receive(text)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The wire format (DESIGN section 3): decoding client frames, building reply and error frames."""
+"""The wire format: decoding client frames, building reply and error frames."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Handler specs (DESIGN section 5): a handler is called with what its signature asks for."""
+"""Handler specs: a handler is called with what its signature asks for."""
 
 from __future__ import annotations
 

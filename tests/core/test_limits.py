@@ -295,3 +295,45 @@ def test_a_small_validation_error_is_kept_whole() -> None:
     frame = error_frame("type", "ERROR", ErrorCode.VALIDATION_ERROR, "1 validation error", 7, [error])
     assert frame["errors"] == [error]
     assert frame["ref"] == 7
+
+
+# --- lone surrogates ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'{"type": "ping", "ref": "\ud800"}',
+        r'{"type": "ping", "text": "a\udfffb"}',
+        r'{"\udc00": 1, "type": "ping"}',
+        r'{"type": "ping", "list": [["\ud83d"]]}',
+    ],
+)
+async def test_a_lone_surrogate_escape_is_bad_json_and_gets_an_answer(make_table: MakeTable, text: str) -> None:
+    transport = FakeTransport()
+    connection = Dispatcher(make_table([("ping", pong)])).connect(transport, transport)
+    await connection.receive(text)
+    await connection.receive('{"type": "ping"}')
+    assert codes(transport) == ["bad_json", "pong"]
+    for line in transport.log:
+        line.encode("utf-8")  # what a server does: every frame sent is valid UTF-8
+
+
+async def test_an_escaped_surrogate_pair_and_an_escaped_backslash_are_fine(make_table: MakeTable) -> None:
+    async def echo(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "echo", "text": content["text"]}
+
+    transport = FakeTransport()
+    connection = Dispatcher(make_table([("echo", echo)])).connect(transport, transport)
+    await connection.receive(r'{"type": "echo", "text": "\ud83d\ude00"}')
+    await connection.receive(r'{"type": "echo", "text": "\\ud800"}')
+    assert [frame["text"] for frame in transport.frames] == ["\U0001f600", "\\ud800"]
+
+
+async def test_a_reply_holding_a_lone_surrogate_is_not_sent(make_table: MakeTable) -> None:
+    async def bad(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "bad", "text": "\ud800"}
+
+    transport = FakeTransport()
+    await Dispatcher(make_table([("bad", bad)])).connect(transport, transport).receive('{"type": "bad", "ref": 3}')
+    assert transport.frames == [{"type": "ERROR", "code": "server_error", "detail": "internal server error", "ref": 3}]

@@ -1,4 +1,4 @@
-"""The middleware pipeline (DESIGN section 6) and the built-in rate limiter."""
+"""The middleware pipeline and the built-in rate limiter."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ frames = st.one_of(
 )
 
 
-# --- an independent model of DESIGN sections 3 and 4 --------------------------------------
+# --- an independent model of the wire format and the routing rules -------------------------
 
 
 def reject_constant(name: str) -> Any:

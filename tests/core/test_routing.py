@@ -1,4 +1,4 @@
-"""Routing rules (DESIGN section 4): exact, then regexes in order with fullmatch, then default."""
+"""Routing rules: exact, then regexes in order with fullmatch, then default."""
 
 from __future__ import annotations
 

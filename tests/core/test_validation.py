@@ -1,4 +1,4 @@
-"""Payload validation (DESIGN sections 3, 5 and 13): validation_error replies, JSON-safe errors."""
+"""Payload validation: validation_error replies, JSON-safe errors."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ async def test_invalid_payload_is_a_validation_error_and_the_handler_is_not_call
 async def test_custom_validator_error_is_json_safe(
     make_table: MakeTable, connect: Connect, transport: FakeTransport, receiver: FakeSocket
 ) -> None:
-    # pydantic puts the raw ValueError in the error's ctx (DESIGN section 13)
+    # pydantic puts the raw ValueError in the error's ctx
     def on_nick(socket: Any, content: Nick) -> None:
         socket.events.append(content)
 

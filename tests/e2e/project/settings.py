@@ -8,8 +8,9 @@ Environment (set by the fixtures in ``tests/e2e/conftest.py``):
 - ``WSROUTE_TEST_REDIS_URL``: channels-redis (key prefix ``E2E_REDIS_PREFIX``); otherwise
   the in-memory layer (one process only). Connection options:
   ``REDIS_HOST_OPTIONS`` below, replaced by ``E2E_REDIS_OPTIONS`` (JSON; ``{}``: the bare URL,
-  channels-redis's defaults) to reproduce DESIGN §13's hazards.
+  channels-redis's defaults) to reproduce the channels-redis + redis-py 8 hazards.
 - ``E2E_HEARTBEAT`` / ``E2E_STALE``: ``WSROUTE`` liveness, short so crash recovery shows quickly.
+- ``E2E_WSROUTE``: JSON merged into ``WSROUTE`` last (``bench/fuzz.py`` turns ``ERROR_LIMIT`` off).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ else:
         }
     }
 
-#: channels-redis connection options (DESIGN §13, channels-redis 4.3 with redis-py 8): the
+#: channels-redis connection options (channels-redis 4.3 with redis-py 8): the
 #: layer blocks 5 s in BZPOPMIN, so the socket timeout must be longer than redis-py's default
 #: 5 s or an idle consumer's receive times out and the consumer dies; and the pool must be
 #: larger than redis-py's default 100 connections per process, or a burst of disconnects
@@ -87,10 +88,12 @@ if _redis_url:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-WSROUTE = {
+WSROUTE: dict[str, Any] = {
     "PERSIST": False,  # the e2e consumers turn it on themselves (persist = True)
     "HEARTBEAT_INTERVAL": float(os.environ.get("E2E_HEARTBEAT", "30")),
     "STALE_AFTER": float(os.environ.get("E2E_STALE", "90")),
+    # E2E_WSROUTE (JSON) adds or replaces keys: the fuzzer turns ERROR_LIMIT off with '{"ERROR_LIMIT": null}'
+    **json.loads(os.environ.get("E2E_WSROUTE", "{}")),
 }
 
 LOGGING = {
