@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from typing import Any, ClassVar
 
 from django.views import View
 
-from wsroute_django import JSONWebSocket, RoutedSocketHandler, SocketRouter
+from wsroute_django import JSONWebSocket, RoutedSocketHandler, SocketMiddleware, SocketRouter
 
 
 class PersistentHandler(RoutedSocketHandler):
@@ -43,3 +45,40 @@ class Chat(JSONWebSocket):
     async def on_whoami(self, event: dict[str, Any]) -> dict[str, Any]:
         user = self.user
         return {"event": "whoami", "user": user.get_username() if user else "", "pid": os.getpid()}
+
+
+logger = logging.getLogger("wsroute.e2e")
+
+
+class AnnounceDisconnect(SocketMiddleware):
+    async def on_disconnect(self, code: int) -> None:
+        logger.warning("middleware on_disconnect ran on %s with code %s", self.scope["path"], code)
+
+
+class FailingConnect(JSONWebSocket):
+    """``/failing/``: the connect hook raises after joining a group; the socket closes with 4500."""
+
+    persist: ClassVar[bool | None] = True
+    middlewares = [AnnounceDisconnect]
+
+    async def on_connect(self) -> None:
+        await self.group_add("failing")
+        raise RuntimeError("the connect hook failed")
+
+    async def on_disconnect(self, code: int) -> None:
+        logger.warning("on_disconnect ran on %s with code %s", self.path, code)
+
+
+class SlowConnect(JSONWebSocket):
+    """``/slow-connect/``: the connect hook takes 60 s, so a client gives up mid-handshake and
+    daphne cancels the consumer (10 s after the client left)."""
+
+    persist: ClassVar[bool | None] = True
+    middlewares = [AnnounceDisconnect]
+
+    async def on_connect(self) -> None:
+        await self.group_add("slow")
+        await asyncio.sleep(60)
+
+    async def on_disconnect(self, code: int) -> None:
+        logger.warning("on_disconnect ran on %s with code %s", self.path, code)
