@@ -110,6 +110,7 @@ class Connection:
     __slots__ = (
         "_crash_log",
         "_guard",
+        "_opened",
         "_throttle",
         "closed",
         "dispatcher",
@@ -133,6 +134,8 @@ class Connection:
         self.receiver = receiver
         self.middleware = middleware
         self.limits = limits if limits is not None else dispatcher.limits
+        #: the middleware on_connect hooks started, so their on_disconnect hooks will run
+        self._opened = False
         #: the connect hook was called, so the disconnect hook will be
         self.hooked = False
         #: this connection closed the socket itself (flooding); later frames are ignored
@@ -151,6 +154,7 @@ class Connection:
         ``Reject`` closes with its code (4403 by default) and reason; any other exception is
         logged and closes with 4500. The transport accepts the socket before closing it.
         """
+        self._opened = True
         try:
             await self.middleware.run_connect()
             self.hooked = True
@@ -169,13 +173,16 @@ class Connection:
     async def close(self, code: int, hook: PreparedHandler | None = None) -> None:
         """Run ``hook`` (with the close code if it takes one), then middleware ``on_disconnect``.
 
-        ``hook`` is skipped for a socket a middleware refused before the connect hook ran.
+        ``hook`` is skipped for a socket a middleware refused before the connect hook ran, and
+        both for a socket that closed before ``open`` (its setup failed or was cancelled).
         """
         try:
             if hook is not None and self.hooked:
                 await self.call(hook, *((code,) if hook.takes_content else ()))
         except Exception:
             logger.exception("disconnect hook %s raised", hook.name if hook else "?")
+        if not self._opened:
+            return
         try:
             await self.middleware.run_disconnect(code)
         except Exception:

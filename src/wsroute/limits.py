@@ -145,13 +145,14 @@ def clip_log(value: object) -> str:
 
 
 class LogThrottle:
-    """At most one line a second for one socket's client errors, with a count of the rest."""
+    """At most one line a second (for one socket's client errors, say), with a count of the rest."""
 
-    __slots__ = ("_last", "_suppressed")
+    __slots__ = ("_last", "_scope", "_suppressed")
 
-    def __init__(self) -> None:
+    def __init__(self, scope: str = "from this socket") -> None:
         self._last = -1.0
         self._suppressed = 0
+        self._scope = scope
 
     def log(self, logger: logging.Logger, level: int, message: str, *args: Any, exc_info: bool = False) -> None:
         if not logger.isEnabledFor(level):
@@ -161,8 +162,11 @@ class LogThrottle:
             self._suppressed += 1
             return
         if self._suppressed:
-            message += " (and %d similar line(s) from this socket suppressed)"
+            message += f" (and %d similar line(s) {self._scope} suppressed)"
             args = (*args, self._suppressed)
         self._last = now
         self._suppressed = 0
-        logger.log(level, message, *args, exc_info=exc_info)
+        if exc_info:
+            logger.log(level, message, *args, exc_info=True)
+        else:
+            logger.log(level, message, *args)

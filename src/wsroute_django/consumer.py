@@ -103,7 +103,17 @@ _FINISHING: set[asyncio.Task[None]] = set()
 #: seconds a layer message being handled at disconnect may take before it is cancelled
 _LAYER_HANDLER_GRACE: Final = 5.0
 # One line a second for the whole process while the channel layer is down.
-_OUTAGE_LOG = LogThrottle()
+_OUTAGE_LOG = LogThrottle("in this process")
+
+
+async def _reap(pump: asyncio.Task[None]) -> None:
+    """Cancel ``pump`` every half second until it ends (a minute at most)."""
+    for _ in range(120):
+        pump.cancel()
+        await asyncio.wait({pump}, timeout=0.5)
+        if pump.done():
+            return
+    logger.error("a channel-layer pump ignored cancellation for 60 s; left running")
 
 
 class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no type hints
@@ -149,7 +159,10 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         )
         cls._connect_hook = cls._hook("on_connect", takes_code=False)
         cls._disconnect_hook = cls._hook("on_disconnect", takes_code=True)
-        cls._layer_methods = layer.reachable_methods(cls, reserved=cls.lifecycle_names | {"default_route"})
+        routed = {route.handler.fn for route in cls._dispatcher.table}  # validated: never raw from the layer
+        cls._layer_methods = layer.reachable_methods(
+            cls, reserved=cls.lifecycle_names | {"default_route"}, excluded=routed
+        )
         cls._limits_cache = None
 
     @classmethod
@@ -379,7 +392,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         """Feed channel-layer messages to the consumer; outlive a layer outage."""
         channel_layer, name = self.channel_layer, self.channel_name
         failures = 0
-        while True:
+        while not self._finished:
             try:
                 if failures and self._groups:
                     for group in list(self._groups):  # a restarted Redis forgot them
@@ -476,7 +489,13 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         else:
             pump.cancel()
             self._turn.release()
-        await asyncio.wait({pump}, timeout=_LAYER_HANDLER_GRACE)
+        await asyncio.wait({pump}, timeout=0.5)
+        if not pump.done():
+            # The layer's receive swallowed the cancellation (redis-py on Python 3.11 can):
+            # cleanup goes on, and the pump is asked again until it stops.
+            reaper = asyncio.ensure_future(_reap(pump))
+            _FINISHING.add(reaper)
+            reaper.add_done_callback(_FINISHING.discard)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -66,20 +66,23 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
 _FRAMEWORK = ("wsroute_django.", "wsroute.", "channels.", "builtins")
 
 
-def reachable_methods(cls: type, reserved: Iterable[str] = ()) -> dict[str, str]:
+def reachable_methods(cls: type, reserved: Iterable[str] = (), excluded: Iterable[object] = ()) -> dict[str, str]:
     """The methods of a consumer class that Channels-style layer messages may reach, keyed by
     the message type with dots as underscores (``"chat.message"`` -> ``chat_message``).
 
     Only public methods the user's own classes define: never a name wsroute's or Channels'
     classes define (``send_json``, ``group_add``, ``close``, ``dispatch``..., even when the
-    user overrides it), nor a ``reserved`` one (hooks, the default route)."""
+    user overrides it), nor a ``reserved`` one (hooks, the default route), nor one whose
+    function is ``excluded`` (route handlers: a client's frame reaches them validated, a
+    layer message would reach them raw; ``group_call_event`` is the way to run them)."""
     framework = {name for base in cls.__mro__ if base.__module__.startswith(_FRAMEWORK) for name in vars(base)}
-    excluded = framework | set(reserved)
+    names = framework | set(reserved)
+    functions = {id(fn) for fn in excluded}
     methods: dict[str, str] = {}
     for name in dir(cls):
-        if name.startswith("_") or name in excluded:
+        if name.startswith("_") or name in names:
             continue
         attribute = getattr(cls, name, None)
-        if callable(attribute) and not isinstance(attribute, type):
+        if callable(attribute) and not isinstance(attribute, type) and id(attribute) not in functions:
             methods[name] = name
     return methods

@@ -497,6 +497,7 @@ async def test_exception_in_on_disconnect_is_logged_and_the_others_still_run(
     first = recording("first", asynchronous=False)
     last = recording("last", asynchronous=True)
     connection = connect(Dispatcher(make_table([("ping", on_ping)]), middlewares=[first, Boom, last]))
+    assert await connection.open()
     await connection.close(1000)
     # a failing cleanup hook must not skip the others' cleanup
     assert [event for event in receiver.events if event[0] == "disconnect"] == [
@@ -504,6 +505,16 @@ async def test_exception_in_on_disconnect_is_logged_and_the_others_still_run(
         ("disconnect", "first", 1000),
     ]
     assert error_records(caplog, RuntimeError)
+
+
+async def test_no_on_disconnect_for_a_connection_that_never_opened(
+    make_table: MakeTable, connect: Connect, receiver: FakeSocket
+) -> None:
+    # e.g. the consumer's setup (its Socket row) failed or was cancelled before open()
+    first = recording("first", asynchronous=False)
+    connection = connect(Dispatcher(make_table([("ping", on_ping)]), middlewares=[first]))
+    await connection.close(1006)
+    assert receiver.events == []
 
 
 # --- rate limiting ------------------------------------------------------------------------
