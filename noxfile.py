@@ -60,6 +60,19 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def stress(session: nox.Session) -> None:
+    """Robustness runs at full size: 100,000 fuzzed frames, then 1,000 sockets for 60 s.
+
+    SQLite and the in-memory layer by default; pass ``--database-url postgres://...`` and
+    ``--redis-url redis://...`` to run on PostgreSQL and channels-redis. CI runs small versions
+    of both in the test suite (tests/e2e/test_fuzz_soak.py).
+    """
+    install_dev(session)
+    session.run("python", "bench/fuzz.py", *session.posargs)
+    session.run("python", "bench/soak.py", *session.posargs)
+
+
+@nox.session
 def example(session: nox.Session) -> None:
     """Serve the example project at http://127.0.0.1:8000 (HTTP and WebSockets, daphne's runserver).
 
