@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -147,6 +148,58 @@ async def test_decorator_style_ping_is_answered_with_pong() -> None:
     assert set(pong) == {"type", "ts", "ref"}
     assert (pong["type"], pong["ref"]) == ("PONG", "p")
     assert isinstance(pong["ts"], float)
+
+
+def section(path: str, name: str | None) -> str:
+    """The text of ``path`` (from the repository root), or of its ``--8<-- [start:name]`` section."""
+    text = (ROOT / path).read_text()
+    if name is None:
+        return text
+    start = text.index("\n", text.index(f"--8<-- [start:{name}]")) + 1
+    end = text.rindex("\n", 0, text.index(f"--8<-- [end:{name}]")) + 1
+    return text[start:end]
+
+
+def python_blocks(page: Path) -> list[str]:
+    """The page's ```python blocks, with their snippet includes (either quote style) filled in."""
+    text = page.read_text()
+    for pattern in (SNIPPET, INCLUDE):
+        text = pattern.sub(lambda found: section(found["path"], found["section"]), text)
+    return re.findall(r"^```python\n(.*?)^```$", text, re.M | re.S)
+
+
+def test_every_asgi_application_in_the_docs_checks_the_origin() -> None:
+    """A socket carries the session cookie whichever site opened it: every asgi.py the docs
+    show must refuse other sites' pages, or a copied snippet lets them drive a user's socket."""
+    pages = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+    routers = [(page.name, block) for page in pages for block in python_blocks(page) if "ProtocolTypeRouter(" in block]
+    assert {name for name, _ in routers} >= {"decorator-style.md", "tutorial.md"}
+    for name, block in routers:
+        websocket = block.split('"websocket":', 1)[1]
+        assert websocket.lstrip().startswith("AllowedHostsOriginValidator("), f"{name}: {websocket[:80]!r}"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_decorator_style_asgi_refuses_pages_of_other_sites() -> None:
+    from channels.testing import WebsocketCommunicator
+    from django.test import override_settings
+
+    module = load("decorator_style_example")
+    namespace = dict(vars(module))
+    with override_settings(ALLOWED_HOSTS=["game.example"]):  # the validator reads it when built
+        exec(compile(section("docs/src/django/decorator_style_example.py", "asgi"), "asgi", "exec"), namespace)
+    application = namespace["application"]
+
+    for headers in ([(b"origin", b"https://evil.example")], []):  # another site's page; no Origin at all
+        refused = WebsocketCommunicator(application, "/game/", headers=headers)
+        connected, _ = await refused.connect()
+        assert not connected, headers
+        await refused.disconnect()
+    own = WebsocketCommunicator(application, "/game/", headers=[(b"origin", b"https://game.example")])
+    connected, _ = await own.connect()
+    assert connected
+    assert (await own.receive_json_from())["type"] == "WELCOME"
+    await own.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -43,11 +43,12 @@ class SocketAdmin(_AdminBase):
     readonly_fields = fields
     inlines = (SocketGroupInline,)
 
-    def lookup_allowed(self, lookup: str, value: str, *args: Any, **kwargs: Any) -> bool:
-        # *args: Django 5 passes the request, Django 4.2 does not
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if lookup.split(LOOKUP_SEP, 1)[0] in SECRET_FIELDS:
             return False
-        return super().lookup_allowed(lookup, value, *args, **kwargs)
+        if request is None:  # Django 4.2 passes no request
+            return super().lookup_allowed(lookup, value)  # type: ignore[call-arg]
+        return super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

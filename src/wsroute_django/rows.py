@@ -4,7 +4,8 @@ Liveness costs one query per server process per ``HEARTBEAT_INTERVAL``: every ro
 the process serving it (``server``), and a background task (``liveness``) refreshes
 ``last_ping`` for all of them at once. A process that dies stops refreshing; any live
 process's sweep (and ``manage.py wsroute_prune``) then removes its rows and their group
-memberships.
+memberships, and sends ``group_left`` and ``socket_disconnected`` for each removed row, as its
+own consumer would have (``sender=Socket``, ``socket=None``, ``row=``, ``pruned=True``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import logging
 import os
 import socket as _socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,22 +27,28 @@ from channels.layers import get_channel_layer
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from wsroute_django import signals
 from wsroute_django.conf import get_settings
 from wsroute_django.models import Socket, SocketGroup
 
 __all__ = [
+    "PRUNED_CLOSE_CODE",
     "SERVER_ID",
     "Liveness",
+    "PrunedSocket",
     "RowTracker",
+    "after_prune",
     "client_ip",
     "close_row",
     "close_rows_of_channel",
+    "delete_stale",
     "forget_channels",
     "join_group",
     "leave_group",
     "liveness",
     "open_row",
     "prune_stale",
+    "sweep",
     "touch",
 ]
 
@@ -142,19 +150,41 @@ def touch(server: str = SERVER_ID) -> int:
     return Socket.objects.filter(server=server).update(last_ping=timezone.now())
 
 
-def prune_stale(stale_after: float | None = None) -> dict[str, list[str]]:
-    """Delete rows not refreshed within ``stale_after`` seconds; return their channels' groups."""
+#: the close code ``socket_disconnected`` carries for a pruned socket: abnormal closure, its
+#: server process died without closing it
+PRUNED_CLOSE_CODE = 1006
+
+
+@dataclass(frozen=True)
+class PrunedSocket:
+    """A stale row, deleted, and the groups its channel was in."""
+
+    row: Socket
+    groups: list[str]
+
+
+def delete_stale(stale_after: float | None = None) -> list[PrunedSocket]:
+    """Delete rows not refreshed within ``stale_after`` seconds (default ``STALE_AFTER``), with
+    their memberships; return them. Sends no signals: see ``sweep`` and ``after_prune``."""
     seconds = get_settings().STALE_AFTER if stale_after is None else stale_after
     cutoff = timezone.now() - timedelta(seconds=seconds)
     with transaction.atomic():
         stale = Socket.objects.filter(last_ping__lt=cutoff)
-        memberships: dict[str, list[str]] = {name: [] for name in stale.values_list("channel_name", flat=True)}
-        for channel, group in SocketGroup.objects.filter(socket__in=stale).values_list("socket__channel_name", "name"):
-            memberships[channel].append(group)
-        Socket.objects.filter(channel_name__in=list(memberships)).delete()
-    if memberships:
-        logger.info("pruned %d stale socket row(s)", len(memberships))
-    return memberships
+        # the user comes with the row, so receivers can read row.user without a query
+        pruned = {row.pk: PrunedSocket(row, []) for row in stale.select_related("user").order_by("pk")}
+        memberships = SocketGroup.objects.filter(socket__in=stale).order_by("pk").values_list("socket_id", "name")
+        for pk, group in memberships:
+            if pk in pruned:
+                pruned[pk].groups.append(group)
+        Socket.objects.filter(pk__in=list(pruned)).delete()
+    if pruned:
+        logger.info("pruned %d stale socket row(s)", len(pruned))
+    return list(pruned.values())
+
+
+def prune_stale(stale_after: float | None = None) -> dict[str, list[str]]:
+    """``delete_stale``, as ``{channel name: its groups}``. Sends no signals."""
+    return {item.row.channel_name: item.groups for item in delete_stale(stale_after)}
 
 
 async def forget_channels(memberships: Mapping[str, list[str]]) -> None:
@@ -165,6 +195,32 @@ async def forget_channels(memberships: Mapping[str, list[str]]) -> None:
     for channel, names in memberships.items():
         for name in names:
             await layer.group_discard(name, channel)
+
+
+async def after_prune(pruned: Sequence[PrunedSocket]) -> None:
+    """Take pruned channels out of their layer groups, then send the signals their consumers
+    would have sent: ``group_left`` for each group, then ``socket_disconnected`` with 1006.
+
+    ``sender`` is the ``Socket`` model, ``socket`` is ``None``, and receivers also get
+    ``row`` (the deleted row) and ``pruned=True``. The signals are sent even if the channel
+    layer fails (that error is raised afterwards); a receiver that raises is logged.
+    """
+    try:
+        await forget_channels({item.row.channel_name: item.groups for item in pruned})
+    finally:
+        for item in pruned:
+            for group in item.groups:
+                await signals.emit(signals.group_left, Socket, socket=None, group=group, row=item.row, pruned=True)
+            await signals.emit(
+                signals.socket_disconnected, Socket, socket=None, code=PRUNED_CLOSE_CODE, row=item.row, pruned=True
+            )
+
+
+async def sweep(stale_after: float | None = None) -> list[PrunedSocket]:
+    """Delete stale rows, take their channels out of their groups and send their signals."""
+    pruned: list[PrunedSocket] = await database_sync_to_async(delete_stale)(stale_after)
+    await after_prune(pruned)
+    return pruned
 
 
 class Liveness:
@@ -190,11 +246,22 @@ class Liveness:
         interval = get_settings().HEARTBEAT_INTERVAL
         while True:
             await asyncio.sleep(interval)
+            beat = asyncio.ensure_future(self._beat())
             try:
-                await database_sync_to_async(touch)()
-                await forget_channels(await database_sync_to_async(prune_stale)())
-            except Exception:
-                logger.exception("socket heartbeat or stale-row sweep failed; retrying next interval")
+                await asyncio.shield(beat)
+            except asyncio.CancelledError:
+                # The last socket went during a beat: finish it, so that rows it already
+                # deleted still get their signals, then stop.
+                await beat
+                raise
+
+    @staticmethod
+    async def _beat() -> None:
+        try:
+            await database_sync_to_async(touch)()
+            await sweep()
+        except Exception:
+            logger.exception("socket heartbeat or stale-row sweep failed; retrying next interval")
 
 
 liveness = Liveness()

@@ -4,7 +4,12 @@
 ``socket_disconnected(sender=consumer class, socket=consumer, code=close code)``
 ``group_joined`` / ``group_left(sender=consumer class, socket=consumer, group=name)``
 
-A receiver that raises is logged with its traceback; it never breaks the connection.
+For a socket whose row the stale-row sweep (or ``manage.py wsroute_prune``) deleted because
+its server process died, ``group_left`` (per group) and ``socket_disconnected`` (code 1006)
+are sent after the delete with ``sender=Socket``, ``socket=None``, ``row=<the deleted row>``
+and ``pruned=True`` (see ``wsroute_django.rows.after_prune``).
+
+A receiver that raises is logged with its traceback; it never breaks the connection or the prune.
 """
 
 from __future__ import annotations

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.rows.conftest import TIMEOUT, Sockets, eventually, only_row, rows
-from wsroute_django import JSONWebSocket, groups, presence
+from wsroute_django import JSONWebSocket, groups, presence, signals
+from wsroute_django import layer as messages
+from wsroute_django import rows as socket_rows
 from wsroute_django.models import Socket, SocketGroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_AGO = timedelta(hours=1)
+#: the example chat's signal receivers
+EXAMPLE_RECEIVERS = Path(__file__).resolve().parents[2] / "example" / "chat" / "receivers.py"
 
 
 class Room(JSONWebSocket):
@@ -32,17 +44,22 @@ class Room(JSONWebSocket):
         await self.group_add(event["room"])
         return {"event": "joined"}
 
+    def on_who(self, event: dict[str, Any]) -> None:  # sync: the ORM works here
+        users = presence.users_in_group(event["room"])
+        self.send_json({"event": "who", "users": sorted(user.get_username() for user in users)})
 
-async def dead_socket(layer: Any, room: str, *, server: str = "dead:1") -> str:
+
+async def dead_socket(layer: Any, room: str, *, server: str = "dead:1", user: Any = None) -> str:
     """A channel whose server process died: still in the layer group, its row no longer refreshed."""
     channel: str = await layer.new_channel()
     await layer.group_add(room, channel)
 
     def write() -> None:
-        row = Socket.objects.create(
-            channel_name=channel, path="/chat/", last_ping=timezone.now() - LONG_AGO, server=server
-        )
-        SocketGroup.objects.create(socket=row, name=room)
+        with transaction.atomic():  # a running sweep sees the row with its membership, or neither
+            row = Socket.objects.create(
+                channel_name=channel, path="/chat/", user=user, last_ping=timezone.now() - LONG_AGO, server=server
+            )
+            SocketGroup.objects.create(socket=row, name=room)
 
     await database_sync_to_async(write)()
     return channel
@@ -222,3 +239,196 @@ async def test_sockets_without_rows_start_no_heartbeat(sockets: Sockets, alice: 
     await sockets.connect(Volatile, "/chat/", user=alice)
     assert presence.heartbeat.task is None
     assert presence.heartbeat.sockets == 0
+
+
+# -- pruned rows send the signals their dead consumers could not ----------------------------
+
+
+@dataclass
+class Heard:
+    signal: str
+    sender: Any
+    socket: Any
+    #: the group (group_left) or the close code (socket_disconnected)
+    arg: Any
+    kwargs: dict[str, Any]
+    #: whether the row was still in the database while the receiver ran
+    row_in_db: bool
+
+
+@dataclass
+class Receivers:
+    """Receivers written for live sockets (``sender, socket, code/group, **kwargs``), connected
+    without a sender, as a project's presence code would be."""
+
+    heard: list[Heard] = field(default_factory=list)
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def pruned(self) -> list[Heard]:
+        return [entry for entry in self.heard if entry.sender is Socket]
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[Receivers]:
+    heard = Receivers()
+    loop = asyncio.get_running_loop()
+
+    def record(signal: str, sender: Any, socket: Any, arg: Any, kwargs: dict[str, Any]) -> None:
+        row = kwargs.get("row")
+        in_db = row is not None and Socket.objects.filter(pk=row.pk).exists()  # sync receivers may query
+        heard.heard.append(Heard(signal, sender, socket, arg, kwargs, in_db))
+
+    def left(sender: Any, socket: Any, group: str, **kwargs: Any) -> None:
+        record("group_left", sender, socket, group, kwargs)
+        if sender is Socket:  # what the example chat does: the room's live sockets re-read the list
+            async_to_sync(get_channel_layer().group_send)(group, messages.call("who", {"room": group}))
+
+    def disconnected(sender: Any, socket: Any, code: int, **kwargs: Any) -> None:
+        record("socket_disconnected", sender, socket, code, kwargs)
+        loop.call_soon_threadsafe(heard.disconnected.set)
+
+    signals.group_left.connect(left, weak=False)
+    signals.socket_disconnected.connect(disconnected, weak=False)
+    yield heard
+    signals.group_left.disconnect(left)
+    signals.socket_disconnected.disconnect(disconnected)
+
+
+def assert_pruned_signals(heard: list[Heard], channel: str, user: Any, room: str) -> None:
+    """``group_left`` then ``socket_disconnected`` (1006) for the deleted row of ``channel``, as ``sender=Socket``."""
+    assert [(entry.signal, entry.sender, entry.socket, entry.arg) for entry in heard] == [
+        ("group_left", Socket, None, room),
+        ("socket_disconnected", Socket, None, 1006),
+    ]
+    for entry in heard:
+        assert set(entry.kwargs) == {"signal", "row", "pruned"}
+        assert entry.kwargs["pruned"] is True
+        deleted = entry.kwargs["row"]
+        assert isinstance(deleted, Socket)
+        assert (deleted.channel_name, deleted.user_id) == (channel, None if user is None else user.pk)
+        assert deleted.pk is not None
+        assert not entry.row_in_db  # sent after the row was deleted
+
+
+async def test_wsroute_prune_sends_the_pruned_sockets_signals(
+    sockets: Sockets, layer: Any, room: str, alice: Any, bob: Any, receivers: Receivers
+) -> None:
+    live = await live_member(sockets, room, alice)
+    dead = await dead_socket(layer, room, user=bob)  # bob's server died: he is still "in" the room
+
+    await database_sync_to_async(call_command)("wsroute_prune", stale_after=60, stdout=io.StringIO())
+
+    assert_pruned_signals(receivers.pruned(), dead, bob, room)
+    assert receivers.heard == receivers.pruned()  # nothing for the live socket
+    # the receiver had the room's live sockets re-read who is here: bob is gone
+    assert await live.receive_json_from(timeout=TIMEOUT) == {"event": "who", "users": ["alice"]}
+    await assert_group_skips(layer, room, live, dead)
+
+
+async def test_the_heartbeat_sweep_sends_the_pruned_sockets_signals(
+    sockets: Sockets, layer: Any, room: str, alice: Any, bob: Any, receivers: Receivers
+) -> None:
+    with override_settings(WSROUTE=HEARTBEAT):
+        live = await live_member(sockets, room, alice)  # starts the heartbeat
+        dead = await dead_socket(layer, room, user=bob)  # after alice joined: she hears the refresh
+
+        await asyncio.wait_for(receivers.disconnected.wait(), TIMEOUT)  # set by the receiver
+
+        assert_pruned_signals(receivers.pruned(), dead, bob, room)
+        assert await live.receive_json_from(timeout=TIMEOUT) == {"event": "who", "users": ["alice"]}
+        await sockets.disconnect(live)
+    assert [(entry.signal, entry.sender) for entry in receivers.heard[2:]] == [
+        ("group_left", Room),  # the live socket's own, as before
+        ("socket_disconnected", Room),
+    ]
+
+
+async def test_a_failing_receiver_stops_neither_the_prune_nor_the_other_receivers(
+    layer: Any, room: str, receivers: Receivers, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = [await dead_socket(layer, room), await dead_socket(layer, f"{room}-b", server="dead:2")]
+
+    def broken(sender: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a receiver with a bug")
+
+    signals.socket_disconnected.connect(broken, weak=False)
+    signals.group_left.connect(broken, weak=False)
+    try:
+        out = io.StringIO()
+        with caplog.at_level(logging.ERROR, logger="wsroute"):
+            await database_sync_to_async(call_command)("wsroute_prune", stale_after=60, stdout=out)
+    finally:
+        signals.socket_disconnected.disconnect(broken)
+        signals.group_left.disconnect(broken)
+
+    assert out.getvalue().strip() == "pruned 2 stale socket(s)"
+    assert await Socket.objects.filter(channel_name__in=dead).acount() == 0
+    heard = [(entry.signal, entry.kwargs["row"].channel_name) for entry in receivers.pruned()]
+    assert heard == [
+        ("group_left", dead[0]),
+        ("socket_disconnected", dead[0]),
+        ("group_left", dead[1]),
+        ("socket_disconnected", dead[1]),
+    ]
+    raised = [record for record in caplog.records if record.getMessage().startswith("signal receiver")]
+    assert len(raised) == 4
+    assert all(isinstance(record.exc_info and record.exc_info[1], RuntimeError) for record in raised)
+
+
+async def test_pruned_sockets_get_their_signals_even_when_the_layer_fails(
+    layer: Any, room: str, receivers: Receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = await dead_socket(layer, room)
+
+    async def layer_down(group: str, channel: str) -> None:
+        raise ConnectionError("channel layer unavailable")
+
+    monkeypatch.setattr(layer, "group_discard", layer_down)
+    with pytest.raises(ConnectionError):
+        await socket_rows.sweep(60)
+
+    assert await rows() == []
+    assert_pruned_signals(receivers.pruned(), dead, None, room)
+
+
+class ChatRoom(JSONWebSocket):
+    """The example chat's ``who`` (example/chat/consumers.py), with users instead of its Member names."""
+
+    persist = True
+
+    @property
+    def room(self) -> str:
+        return str(self.scope["url_route"]["kwargs"]["room"])
+
+    def on_connect(self) -> None:
+        self.group_add(self.room)
+
+    def on_who(self) -> None:
+        users = presence.users_in_group(self.room)
+        self.send_json({"event": "who", "names": sorted(user.get_username() for user in users)})
+
+
+async def test_the_example_chat_refreshes_who_is_here_after_a_prune(
+    sockets: Sockets, layer: Any, alice: Any, bob: Any
+) -> None:
+    spec = importlib.util.spec_from_file_location("example_chat_receivers", EXAMPLE_RECEIVERS)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)  # connects its receiver, as ChatConfig.ready() does
+    room = f"chat.{uuid.uuid4().hex[:12]}"
+    try:
+        communicator = WebsocketCommunicator(ChatRoom.as_asgi(), "/ws/chat/")
+        communicator.scope.update(user=alice, url_route={"kwargs": {"room": room}})
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        sockets.open.append(communicator)
+        await dead_socket(layer, room, user=bob)  # bob's server crashed: he is still listed
+        await communicator.send_json_to({"event": "who"})
+        assert await communicator.receive_json_from(timeout=TIMEOUT) == {"event": "who", "names": ["alice", "bob"]}
+
+        await database_sync_to_async(call_command)("wsroute_prune", stale_after=60, stdout=io.StringIO())
+
+        # nobody asked: the receiver had the room's sockets send the list again
+        assert await communicator.receive_json_from(timeout=TIMEOUT) == {"event": "who", "names": ["alice"]}
+    finally:
+        signals.group_left.disconnect(example.refresh_who, sender=Socket)

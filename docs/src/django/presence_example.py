@@ -15,8 +15,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from wsroute_django import HeartbeatMiddleware, JSONWebSocket, presence
-from wsroute_django.models import Socket
-from wsroute_django.signals import socket_connected, socket_disconnected
+from wsroute_django.models import Socket, SocketGroup
+from wsroute_django.signals import group_left, socket_connected, socket_disconnected
 
 
 # --8<-- [start:consumer]
@@ -42,6 +42,17 @@ def socket_opened(sender: type[Lobby], socket: Lobby, **kwargs: Any) -> None:
 @receiver(socket_disconnected, sender=Lobby)
 def socket_closed(sender: type[Lobby], socket: Lobby, code: int, **kwargs: Any) -> None:
     log.append(f"disconnected: {socket.user} with {code}")
+
+
+# sender=Socket: the rows of a server process that died, deleted by the stale-row sweep
+@receiver(group_left, sender=Socket)
+def pruned_left(sender: type[Socket], socket: None, group: str, row: Socket, **kwargs: Any) -> None:
+    log.append(f"left {group}: {row.user} on {row.path} (pruned)")
+
+
+@receiver(socket_disconnected, sender=Socket)
+def pruned_closed(sender: type[Socket], socket: None, code: int, row: Socket, **kwargs: Any) -> None:
+    log.append(f"disconnected: {row.user} with {code} (pruned)")
 
 
 # --8<-- [end:consumer]
@@ -86,10 +97,11 @@ async def main() -> list[str]:
     await clients[2].disconnect()
     log.append(f"sockets on /lobby/: {await Socket.objects.on_path('/lobby/').acount()}")
 
-    # A row whose server process died: nobody refreshes its last_ping any more.
-    await Socket.objects.acreate(
-        channel_name="specific.crashed!1", path="/lobby/", last_ping=timezone.now() - timedelta(minutes=10)
+    # bob's socket on a server process that died: nobody refreshes its last_ping any more.
+    crashed = await Socket.objects.acreate(
+        channel_name="specific.crashed!1", user=bob, path="/lobby/", last_ping=timezone.now() - timedelta(minutes=10)
     )
+    await SocketGroup.objects.acreate(socket=crashed, name="lobby")
     out = io.StringIO()
     await sync_to_async(call_command)("wsroute_prune", stdout=out)
     log.append(out.getvalue().strip())
