@@ -413,6 +413,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 logger.info("%r: channel layer back after %d failed attempt(s)", self, failures)
                 failures = 0
             async with self._turn:
+                if self._finished:  # a receive that outlived its cancellation: the socket is gone
+                    return
                 try:
                     await self._layer_message(message)
                 except Exception:
@@ -489,7 +491,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         else:
             pump.cancel()
             self._turn.release()
-        await asyncio.wait({pump}, timeout=0.5)
+        await asyncio.wait({pump}, timeout=0.05)
         if not pump.done():
             # The layer's receive swallowed the cancellation (redis-py on Python 3.11 can):
             # cleanup goes on, and the pump is asked again until it stops.
