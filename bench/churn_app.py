@@ -27,7 +27,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from wsroute_django.routed import RoutedSocketHandler  # noqa: E402
+from wsroute_django.routed_socket_handler import RoutedSocketHandler  # noqa: E402
 
 __all__ = ["ChurnRows", "ChurnSocket", "RawChurn", "application"]
 

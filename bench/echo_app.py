@@ -64,7 +64,7 @@ from django.views import View  # noqa: E402
 
 from wsroute_django.consumer import SocketConsumer  # noqa: E402
 from wsroute_django.jsonsocket import JSONWebSocket  # noqa: E402
-from wsroute_django.router import SocketRouter  # noqa: E402
+from wsroute_django.socket_router import SocketRouter  # noqa: E402
 
 __all__ = ["EchoPage", "EchoSocket", "RawEcho", "RawEchoNoHop", "application"]
 

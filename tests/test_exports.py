@@ -95,3 +95,27 @@ def test_wsroute_django_exports_come_from_one_list() -> None:
         exec(f"from wsroute_django import {name}", namespace)
         assert namespace[name] is getattr(wsroute_django, name)
     assert set(wsroute_django.__all__) <= set(dir(wsroute_django))
+
+
+@pytest.mark.parametrize(
+    ("old", "name", "new"),
+    [
+        ("wsroute_django.router", "SocketRouter", "wsroute_django.socket_router"),
+        ("wsroute_django.routed", "RoutedSocketHandler", "wsroute_django.routed_socket_handler"),
+        ("wsroute_django.presence", "heartbeat", "wsroute_django.rows"),
+        ("wsroute_django.presence", "Heartbeat", "wsroute_django.rows"),
+        ("wsroute_django.presence", "open_row", "wsroute_django.rows"),
+        ("wsroute_django.presence", "prune_stale", "wsroute_django.rows"),
+        ("wsroute_django.groups", "DELIVER", "wsroute_django.layer"),
+        ("wsroute_django.groups", "SEND", "wsroute_django.layer"),
+    ],
+)
+def test_names_that_moved_still_import_from_their_old_home(old: str, name: str, new: str) -> None:
+    assert getattr(importlib.import_module(old), name) is getattr(importlib.import_module(new), name)
+
+
+def test_the_ping_handler_keeps_its_old_name() -> None:
+    from wsroute_django import RoutedSocketHandler
+
+    assert RoutedSocketHandler.heartbeat is RoutedSocketHandler.answer_ping
+    assert dict(RoutedSocketHandler.routes)["PING"] == "answer_ping"

@@ -17,18 +17,18 @@ if TYPE_CHECKING:  # the same names as _LAZY (tests/test_exports.py checks)
     from wsroute_django.jsonsocket import JSONWebSocket as JSONWebSocket
     from wsroute_django.middleware import HeartbeatMiddleware as HeartbeatMiddleware
     from wsroute_django.middleware import SocketMiddleware as SocketMiddleware
-    from wsroute_django.routed import RoutedSocketHandler as RoutedSocketHandler
-    from wsroute_django.router import SocketRouter as SocketRouter
+    from wsroute_django.routed_socket_handler import RoutedSocketHandler as RoutedSocketHandler
+    from wsroute_django.socket_router import SocketRouter as SocketRouter
 
 #: public name -> the module it is imported from on first use
 _LAZY = {
     "HeartbeatMiddleware": "wsroute_django.middleware",
     "InvalidGroupName": "wsroute_django.groups",
     "JSONWebSocket": "wsroute_django.jsonsocket",
-    "RoutedSocketHandler": "wsroute_django.routed",
+    "RoutedSocketHandler": "wsroute_django.routed_socket_handler",
     "SocketConsumer": "wsroute_django.consumer",
     "SocketMiddleware": "wsroute_django.middleware",
-    "SocketRouter": "wsroute_django.router",
+    "SocketRouter": "wsroute_django.socket_router",
 }
 
 __all__ = ["DROP", "Forbidden", "Reject", *_LAZY]

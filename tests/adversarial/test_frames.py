@@ -202,6 +202,7 @@ INTERNAL_NAMES = [
     "route_keys",
     "default_route",
     "heartbeat",
+    "answer_ping",
     "routes",
     "Handler",
     "user",

@@ -145,6 +145,7 @@ FRAMEWORK_TYPES = [
     "on.disconnect",
     "default.route",
     "heartbeat",
+    "answer_ping",
     "as.asgi",
     "base.send",
     "channel.receive",
