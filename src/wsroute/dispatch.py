@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from wsroute import limits as flood
-from wsroute.envelope import decode, encode, error_frame, utf8_size, with_ref
+from wsroute.envelope import encode, error_frame, parse, utf8_size, with_ref
 from wsroute.errors import BadMessage, FrameNotSent, MessageError, Reject, TooLarge, UnknownType
 from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
@@ -206,10 +206,7 @@ class Connection:
             limit = self.limits.max_message_size
             if limit is not None and len(text) > limit >> 2 and utf8_size(text) > limit:
                 raise TooLarge(f"frame of {utf8_size(text)} bytes exceeds the limit of {limit}")
-            envelope = decode(text, dispatcher.key)
-            ref = envelope.ref
-            content = envelope.content
-            key = envelope.key
+            key, ref, content = parse(text, dispatcher.key)
             if self.middleware.pipeline.receive:
                 content = await self.middleware.run_receive(content)
                 if content is DROP:
