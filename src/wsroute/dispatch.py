@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import dataclasses
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from wsroute import limits as flood
-from wsroute.envelope import encode, error_frame, parse, utf8_size, with_ref
+from wsroute.envelope import dump, error_frame, parse, utf8_size, with_ref
 from wsroute.errors import BadMessage, FrameNotSent, MessageError, Reject, TooLarge, UnknownType
 from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
@@ -327,20 +328,21 @@ class Connection:
         await self.transport.send_text(self.encode(content))
 
     def encode(self, content: Content) -> str:
-        """``content`` as JSON text, or ``FrameNotSent``."""
-        try:
-            text = encode(content)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise FrameNotSent(f"frame cannot be sent as JSON: {clip_log(str(exc))}") from None
-        if text.isascii():
-            size = len(text)
-        else:
-            try:
-                size = len(text.encode("utf-8"))
-            except UnicodeEncodeError:
-                raise FrameNotSent("frame holds a lone UTF-16 surrogate, which UTF-8 cannot carry") from None
+        """``content`` as JSON text, or ``FrameNotSent`` (see ``envelope.dump``, and ``max_send_size``)."""
+        return self._checked(dump(content))
+
+    async def send_encoded(self, text: str) -> None:
+        """Send a frame that is JSON text already (encoded once for many sockets, by the sender).
+
+        With ``on_send`` middleware, or a ``ref`` to add, it goes the ``send`` way as a dict."""
+        if self.middleware.pipeline.send or _current_ref.get() is not None:
+            await self.send(json.loads(text))
+            return
+        await self.transport.send_text(self._checked(text))
+
+    def _checked(self, text: str) -> str:
         limit = self.limits.max_send_size
-        if limit is not None and size > limit:
+        if limit is not None and len(text) > limit >> 2 and (size := utf8_size(text)) > limit:
             raise FrameNotSent(f"frame of {size} bytes exceeds max_send_size ({limit})")
         return text
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import json
 import logging
 import random
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +31,7 @@ from django.apps import apps
 
 from wsroute import ConfigError, Dispatcher, Limits, Middleware, RouteTableBuilder
 from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL, Connection
+from wsroute.envelope import splice
 from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey
@@ -446,11 +448,17 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     async def _wsroute_message(self, kind: str, first: Any, second: Any) -> None:
         connection = self._conn
         if kind == layer.DELIVER:
+            if isinstance(second, str):  # the sender encoded it once for every receiver
+                spliced = splice(self.type_key, first, second)
+                if spliced:
+                    await connection.send_encoded(spliced)
+                    return
+                second = json.loads(second)
             await connection.send({self.type_key: first, **second})
         elif kind == layer.CALL:
             await connection.run_event(first, {self.type_key: first, **second})
         elif kind == layer.SEND:
-            await connection.send(first)
+            await (connection.send_encoded(first) if isinstance(first, str) else connection.send(first))
         else:
             await self.close_socket(first)
 

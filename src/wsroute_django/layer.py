@@ -1,15 +1,20 @@
 """Every channel-layer message wsroute sends between consumers: built and read here only.
 
-User payloads are nested under ``payload`` so their keys never collide with the layer's
-own ``type``; each receiving consumer builds the client frame with its own routing key.
-Reading is strict: a message of a wsroute type whose fields have the wrong shape is
-``None`` (logged and ignored by the consumer), never a crash.
+What goes to clients is encoded to JSON once, by the sender (``json``), however many sockets
+receive it: each receiving consumer splices its own routing key in front of a delivered
+payload. The payload's keys so never collide with the layer's own ``type``, and a payload
+JSON cannot carry fails at the sender (``FrameNotSent``), not in every receiver. Reading is
+strict: a message of a wsroute type whose fields have the wrong shape is ``None`` (logged
+and ignored by the consumer), never a crash. Messages from before ``json`` (a ``payload``
+or ``frame`` dict) are still read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
+
+from wsroute.envelope import dump
 
 __all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "reachable_methods", "read", "send"]
 
@@ -25,7 +30,8 @@ TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE})
 
 
 def deliver(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"type": DELIVER, "event": event, "payload": dict(payload or {})}
+    """``{<routing key>: event, **payload}`` for every receiver; ``FrameNotSent`` if JSON cannot carry it."""
+    return {"type": DELIVER, "event": event, "json": dump(dict(payload or {}))}
 
 
 def call(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -33,7 +39,8 @@ def call(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]
 
 
 def send(frame: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": SEND, "frame": dict(frame)}
+    """``frame`` as it is, for every receiver; ``FrameNotSent`` if JSON cannot carry it."""
+    return {"type": SEND, "json": dump(dict(frame))}
 
 
 def close(code: int = 1000) -> dict[str, Any]:
@@ -43,23 +50,33 @@ def close(code: int = 1000) -> dict[str, Any]:
 def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
     """``(type, a, b)`` for a well-formed wsroute message, else ``None``.
 
-    ``DELIVER``/``CALL``: ``(type, event, payload)``; ``SEND``: ``(type, frame, None)``;
-    ``CLOSE``: ``(type, code, None)``.
+    ``DELIVER``: ``(type, event, payload)``, the payload as JSON text of an object (or a dict,
+    from an older sender); ``CALL``: ``(type, event, payload dict)``; ``SEND``: ``(type, frame,
+    None)``, the frame as JSON text of an object (or a dict); ``CLOSE``: ``(type, code, None)``.
     """
     kind = message.get("type")
-    if kind in (DELIVER, CALL):
+    if kind == DELIVER:
+        event, payload = message.get("event"), message.get("json", message.get("payload", {}))
+        if isinstance(event, str) and event and _is_object(payload):
+            return kind, event, payload
+    elif kind == CALL:
         event, payload = message.get("event"), message.get("payload", {})
         if isinstance(event, str) and event and isinstance(payload, dict):
             return kind, event, payload
     elif kind == SEND:
-        frame = message.get("frame")
-        if isinstance(frame, dict):
+        frame = message.get("json", message.get("frame"))
+        if _is_object(frame):
             return kind, frame, None
     elif kind == CLOSE:
         code = message.get("code", 1000)
         if isinstance(code, int) and not isinstance(code, bool) and (code == 1000 or 3000 <= code <= 4999):
             return kind, code, None
     return None
+
+
+def _is_object(value: Any) -> bool:
+    """A dict, or the JSON text of one (as ``dump`` writes it)."""
+    return isinstance(value, dict) or (isinstance(value, str) and value.startswith("{") and value.endswith("}"))
 
 
 #: modules whose classes make up the framework: a layer message never reaches their names
