@@ -34,12 +34,12 @@ from tests.test_docs import DOCS, ROOT, SNIPPET
 from tests.test_docs import load as load_source
 
 SOURCES = DOCS / "src" / "django"
-PAGES = ["decorator-style", "subclass-style", "migrating", "presence", "sending", "settings", "deploying"]
+PAGES = ["decorator-style", "subclass-style", "migrating", "presence", "sending", "settings", "deploying", "metrics"]
 OUTPUT = re.compile(
     r"^<!-- django-output: (?P<module>\w+)\.(?P<function>\w+) -->\n```\w*\n(?P<body>.*?)^```$", re.M | re.S
 )
 #: examples without an output block, and the tests that check them instead
-UNCHECKED = {"deploying_example"}  # test_deploying_*
+UNCHECKED = {"deploying_example", "metrics_example"}  # test_deploying_*, tests/consumers/test_metrics.py
 INCLUDE = re.compile(r"""^--8<-- '(?P<path>[^':]+)(?::(?P<section>\w+))?'$""", re.M)
 
 

@@ -21,7 +21,7 @@ from wsroute.handlers import HandlerSpec
 from wsroute.limits import Limits
 from wsroute.middleware import DROP, Middleware, Pipeline
 from wsroute.routing import Route, RouteTable, RouteTableBuilder
-from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
+from wsroute.types import Content, ErrorCode, Observer, Ref, SyncRunner, Transport
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ __all__ = [
     "Limits",
     "MessageError",
     "Middleware",
+    "Observer",
     "RateLimited",
     "Ref",
     "Reject",

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
 from wsroute.middleware import DROP, Middleware, MiddlewareChain, Pipeline
 from wsroute.routing import RouteTable
-from wsroute.types import Content, ErrorCode, Ref, SyncRunner, Transport
+from wsroute.types import Content, ErrorCode, Observer, Ref, SyncRunner, Transport
 
 __all__ = ["CLOSE_INTERNAL_ERROR", "Connection", "Dispatcher", "thread_runner"]
 
@@ -96,10 +97,14 @@ class Dispatcher:
         """A lifecycle hook's spec made ready to ``Connection.call``."""
         return spec.prepared(self.run_sync)
 
-    def connect(self, transport: Transport, receiver: object, limits: Limits | None = None) -> Connection:
+    def connect(
+        self, transport: Transport, receiver: object, limits: Limits | None = None, observer: Observer | None = None
+    ) -> Connection:
         """Start a connection: ``receiver`` is what handlers get first (the socket or ``self``)."""
         chain = self.pipeline.bind(receiver, transport.scope)
-        return Connection(self, transport, receiver, chain, limits if limits is not None else self.limits)
+        connection = Connection(self, transport, receiver, chain, limits if limits is not None else self.limits)
+        connection.observer = observer
+        return connection
 
     def error(self, code: ErrorCode, detail: str, ref: Ref | None = None, errors: Any = None) -> Content:
         return error_frame(self.key, self.error_value, code, detail, ref, errors)
@@ -118,6 +123,7 @@ class Connection:
         "hooked",
         "limits",
         "middleware",
+        "observer",
         "receiver",
         "transport",
     )
@@ -141,6 +147,8 @@ class Connection:
         self.hooked = False
         #: this connection closed the socket itself (flooding); later frames are ignored
         self.closed = False
+        #: told about every frame (metrics), when set
+        self.observer: Observer | None = None
         self._guard = FloodGuard(self.limits)
         self._throttle = LogThrottle()  # client errors
         self._crash_log = LogThrottle()  # handler errors, with their tracebacks
@@ -194,13 +202,18 @@ class Connection:
         for anything the client sent."""
         if self.closed:
             return
+        observer = self.observer
+        started = time.perf_counter() if observer is not None else 0.0
         verdict = self._guard.admit()  # every frame counts, malformed ones too
         if verdict:
             await self._flooded(verdict)
+            if observer is not None:
+                observer.frame("(none)", ErrorCode.RATE_LIMITED, 0.0)
             return
         dispatcher = self.dispatcher
         ref: Ref | None = None
         handler = "?"
+        label = "(none)"
         try:
             if text is None:
                 raise BadMessage("binary frames are not accepted; send a JSON object in a text frame")
@@ -211,6 +224,8 @@ class Connection:
             if self.middleware.pipeline.receive:
                 content = await self.middleware.run_receive(content)
                 if content is DROP:
+                    if observer is not None:
+                        observer.frame(label, "dropped", time.perf_counter() - started)
                     return
                 key = _routing_key(content, dispatcher.key)
             resolved = dispatcher.table.resolve(key)
@@ -218,6 +233,8 @@ class Connection:
                 raise UnknownType(f"no route for {dispatcher.key} {clip_log(key)[:64]!r}")
             route, match = resolved
             handler = route.handler.name
+            if observer is not None:
+                label = _route_label(route.key)
             token = _current_ref.set(ref) if ref is not None else None
             try:
                 result = await self._invoke(route.handler, content, match)
@@ -226,6 +243,8 @@ class Connection:
                     _current_ref.reset(token)
             if result is not None:
                 await self._send(with_ref(as_reply(result, handler), ref))
+            if observer is not None:
+                observer.frame(label, "ok", time.perf_counter() - started)
         except MessageError as exc:
             ref = exc.ref if exc.ref is not None else ref
             self._throttle.log(
@@ -238,6 +257,8 @@ class Connection:
                 clip_log(ref),
             )
             await self.send_error(exc.code, exc.detail, ref, getattr(exc, "errors", None))
+            if observer is not None:
+                observer.frame(label, exc.code, time.perf_counter() - started)
         except Exception:
             self._crash_log.log(
                 logger,
@@ -248,6 +269,8 @@ class Connection:
                 exc_info=True,
             )
             await self.send_error(ErrorCode.SERVER_ERROR, SERVER_ERROR_DETAIL, ref)
+            if observer is not None:
+                observer.frame(label, ErrorCode.SERVER_ERROR, time.perf_counter() - started)
 
     async def _flooded(self, verdict: int) -> None:
         if verdict == flood.REPLY:
@@ -345,6 +368,13 @@ class Connection:
         if limit is not None and len(text) > limit >> 2 and (size := utf8_size(text)) > limit:
             raise FrameNotSent(f"frame of {size} bytes exceeds max_send_size ({limit})")
         return text
+
+
+def _route_label(key: object) -> str:
+    """A route's name for metrics: its exact name, its pattern, or ``(default)``."""
+    if isinstance(key, str):
+        return key
+    return "(default)" if key is None else str(getattr(key, "pattern", key))
 
 
 def _routing_key(content: object, key: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 
-__all__ = ["Content", "ErrorCode", "Ref", "SyncRunner", "Transport"]
+__all__ = ["Content", "ErrorCode", "Observer", "Ref", "SyncRunner", "Transport"]
 
 #: A decoded client frame or an outgoing JSON object.
 Content: TypeAlias = dict[str, Any]
@@ -40,3 +40,12 @@ class Transport(Protocol):
 
     async def close_socket(self, code: int, reason: str = "") -> None:
         """Close the connection with ``code`` (accepting it first if it is still connecting)."""
+
+
+class Observer(Protocol):
+    """Told about every client frame a connection handles (for metrics); optional."""
+
+    def frame(self, route: str, outcome: str, seconds: float) -> None:
+        """``route``: the matched route's name or pattern, ``"(default)"``, or ``"(none)"`` when
+        no route was reached; ``outcome``: ``"ok"``, ``"dropped"`` (by middleware) or an error
+        code; ``seconds``: from the frame's arrival to its reply being sent."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import fields
 from typing import Any
 
@@ -29,8 +30,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for key in value:
         if key not in known:
             errors.append(_error(f"unknown WSROUTE key {key!r}", f"known keys: {', '.join(known)}", 2))
-    if "PERSIST" in value and not isinstance(value["PERSIST"], bool):
-        errors.append(_error("WSROUTE['PERSIST'] must be True or False", "", 3))
+    for key in ("PERSIST", "METRICS"):
+        if key in value and not isinstance(value[key], bool):
+            errors.append(_error(f"WSROUTE[{key!r}] must be True or False", "", 3))
+    if value.get("METRICS") is True and importlib.util.find_spec("prometheus_client") is None:
+        errors.append(
+            Warning(
+                "WSROUTE['METRICS'] is on but prometheus_client is not installed: nothing is counted",
+                hint="pip install 'wsroute[metrics]'",
+                obj="settings.WSROUTE",
+                id="wsroute.W003",
+            )
+        )
     for key in ("HEARTBEAT_INTERVAL", "STALE_AFTER"):
         number = value.get(key, 1)
         if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:

@@ -38,6 +38,7 @@ from wsroute.routing import RouteKey
 from wsroute_django import groups, layer, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
+from wsroute_django.metrics import Metrics, get_metrics
 
 if TYPE_CHECKING:
     from wsroute_django.models import Socket
@@ -210,6 +211,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         self._close_code = 1006
         self._finished = False
         self._layer_log = LogThrottle()
+        self._metrics: Metrics | None = None
 
     # -- what handlers see -------------------------------------------------------------
 
@@ -248,6 +250,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self._state == _CONNECTING:
             self._state = _OPEN
             await self.base_send({"type": "websocket.accept", "subprotocol": subprotocol})
+            if self._metrics is not None:
+                self._metrics.connection_opened()
 
     @bridged
     async def send_json(self, content: Mapping[str, Any]) -> None:
@@ -371,12 +375,13 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     async def _connect(self) -> None:
         try:
             limits = self._limits_for(get_settings())
+            self._metrics = get_metrics()
             if self.login_required and not getattr(self.user, "is_authenticated", False):
                 # No connection yet: the socket never got in, so no hook or middleware runs for it.
                 logger.info("anonymous socket on %s closed: login required", clip_log(self.path))
                 await self.close_socket(CLOSE_LOGIN_REQUIRED, "login required")
                 return
-            self._connection = self._dispatcher.connect(self, self, limits)  # middleware __init__ runs here
+            self._connection = self._dispatcher.connect(self, self, limits, self._metrics)  # middleware __init__ here
             if self._persists():
                 from wsroute_django.rows import RowTracker
 
@@ -402,6 +407,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 message = await channel_layer.receive(name)
             except Exception as exc:
                 failures += 1
+                if self._metrics is not None:
+                    self._metrics.layer_errors.inc()
                 _OUTAGE_LOG.log(
                     logger,
                     logging.WARNING,
@@ -467,8 +474,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self._finished:
             return
         self._finished = True
+        was_open = self._state != _CONNECTING  # accepted at some point (closed ones were accepted first)
         self._state = _CLOSED
         code = self._close_code
+        if self._metrics is not None:
+            self._metrics.connection_closed(code, was_open)
         if self._pump is not None:
             await self._stop_pump(self._pump)
         if self._connection is not None:

@@ -19,6 +19,7 @@ WSROUTE = {
     "RATE_LIMIT": "100/s",
     "RATE_LIMIT_BURST": 200,
     "ERROR_LIMIT": "50/10s",
+    "METRICS": False,
 }
 # --8<-- [end:defaults]
 
