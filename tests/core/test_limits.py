@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsroute import ConfigError, Dispatcher, ErrorCode, FrameNotSent, Limits, Reject, error_frame
+from wsroute.dispatch import Connection
 from wsroute.envelope import MAX_ERROR_FRAME
 from wsroute.limits import CLOSE_FLOODING
 from wsroute.testing import MemoryTransport as FakeTransport
@@ -45,15 +46,23 @@ def codes(transport: FakeTransport) -> list[str]:
     return [frame.get("code", frame["type"]) for frame in transport.frames]
 
 
+def limited(make_table: MakeTable, **limits: Any) -> tuple[FakeTransport, Connection]:
+    """A connection to a ``ping`` route under ``Limits(**limits)``, and its transport."""
+    transport = FakeTransport()
+    return transport, Dispatcher(make_table([("ping", pong)]), limits=Limits(**limits)).connect(transport, transport)
+
+
+async def pings(connection: Connection, count: int) -> None:
+    for _ in range(count):
+        await connection.receive('{"type": "ping"}')
+
+
 # --- flood control ------------------------------------------------------------------------
 
 
 async def test_a_burst_passes_then_one_rate_limited_reply_per_window(make_table: MakeTable, clock: Clock) -> None:
-    transport = FakeTransport()
-    dispatcher = Dispatcher(make_table([("ping", pong)]), limits=Limits(rate="10/s", burst=5))
-    connection = dispatcher.connect(transport, transport)
-    for _ in range(8):
-        await connection.receive('{"type": "ping"}')
+    transport, connection = limited(make_table, rate="10/s", burst=5)
+    await pings(connection, 8)
     assert codes(transport) == ["pong"] * 5 + ["rate_limited"]  # the 7th and 8th: dropped, unanswered
     clock.now += 1.0  # next window, and 10 tokens back
     await connection.receive('{"type": "ping"}')
@@ -72,12 +81,9 @@ async def test_malformed_frames_count_toward_the_rate(make_table: MakeTable, clo
 
 
 async def test_three_windows_over_the_rate_in_a_row_close_with_4429(make_table: MakeTable, clock: Clock) -> None:
-    transport = FakeTransport()
-    dispatcher = Dispatcher(make_table([("ping", pong)]), limits=Limits(rate="2/s", burst=2))
-    connection = dispatcher.connect(transport, transport)
+    transport, connection = limited(make_table, rate="2/s", burst=2)
     for _window in range(3):
-        for _ in range(6):
-            await connection.receive('{"type": "ping"}')
+        await pings(connection, 6)
         clock.now += 1.0
     assert transport.close_codes == [CLOSE_FLOODING]
     assert transport.close_reasons == ["too many frames"]
@@ -87,24 +93,18 @@ async def test_three_windows_over_the_rate_in_a_row_close_with_4429(make_table: 
 
 
 async def test_a_pause_resets_the_windows_in_a_row(make_table: MakeTable, clock: Clock) -> None:
-    transport = FakeTransport()
-    dispatcher = Dispatcher(make_table([("ping", pong)]), limits=Limits(rate="2/s", burst=2))
-    connection = dispatcher.connect(transport, transport)
+    transport, connection = limited(make_table, rate="2/s", burst=2)
     for _round in range(4):
-        for _ in range(5):
-            await connection.receive('{"type": "ping"}')
+        await pings(connection, 5)
         clock.now += 1.0
-        for _ in range(5):
-            await connection.receive('{"type": "ping"}')
+        await pings(connection, 5)
         clock.now += 5.0  # a quiet gap: the next flood starts a new count
     assert transport.close_codes == []
 
 
 async def test_rate_none_turns_flood_control_off(make_table: MakeTable, clock: Clock) -> None:
-    transport = FakeTransport()
-    connection = Dispatcher(make_table([("ping", pong)]), limits=Limits(rate=None)).connect(transport, transport)
-    for _ in range(1000):
-        await connection.receive('{"type": "ping"}')
+    transport, connection = limited(make_table, rate=None)
+    await pings(connection, 1000)
     assert codes(transport) == ["pong"] * 1000
 
 
