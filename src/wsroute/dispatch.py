@@ -150,8 +150,8 @@ class Connection:
         #: told about every frame (metrics), when set
         self.observer: Observer | None = None
         self._guard = FloodGuard(self.limits)
-        self._throttle = LogThrottle()  # client errors
-        self._crash_log = LogThrottle()  # handler errors, with their tracebacks
+        self._throttle: LogThrottle | None = None  # client errors; made at the first one
+        self._crash_log: LogThrottle | None = None  # handler errors, with their tracebacks
 
     async def call(self, handler: PreparedHandler, *args: Any, **kwargs: Any) -> Any:
         """Call a prepared handler or hook with the receiver first."""
@@ -247,6 +247,7 @@ class Connection:
                 observer.frame(label, "ok", time.perf_counter() - started)
         except MessageError as exc:
             ref = exc.ref if exc.ref is not None else ref
+            self._throttle = self._throttle or LogThrottle()
             self._throttle.log(
                 logger,
                 logging.INFO,
@@ -260,6 +261,7 @@ class Connection:
             if observer is not None:
                 observer.frame(label, exc.code, time.perf_counter() - started)
         except Exception:
+            self._crash_log = self._crash_log or LogThrottle()
             self._crash_log.log(
                 logger,
                 logging.ERROR,
@@ -274,6 +276,7 @@ class Connection:
 
     async def _flooded(self, verdict: int) -> None:
         if verdict == flood.REPLY:
+            self._throttle = self._throttle or LogThrottle()
             self._throttle.log(
                 logger, logging.INFO, "rate_limited: socket on %s sends faster than %s", self._path(), self.limits.rate
             )

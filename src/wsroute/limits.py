@@ -84,6 +84,7 @@ class FloodGuard:
     __slots__ = (
         "_capacity",
         "_close_after",
+        "_error_limit",
         "_error_period",
         "_errors",
         "_limited_window",
@@ -105,10 +106,8 @@ class FloodGuard:
         self._limited_window = -2
         self._windows = 0
         self._close_after = limits.close_after_windows
-        self._errors: collections.deque[float] | None = None
-        if limits.error_limit is not None:
-            error_count, self._error_period = parse_rate(limits.error_limit)
-            self._errors = collections.deque(maxlen=error_count)
+        self._error_limit = limits.error_limit
+        self._errors: collections.deque[float] | None = None  # made at the first error: most sockets have none
 
     def admit(self) -> int:
         """``PASS``, ``REPLY``, ``DROP`` or ``CLOSE`` for the frame that just arrived."""
@@ -132,7 +131,10 @@ class FloodGuard:
         """Count an error frame sent to the client; True when the socket has had too many."""
         errors = self._errors
         if errors is None:
-            return False
+            if self._error_limit is None:
+                return False
+            error_count, self._error_period = parse_rate(self._error_limit)
+            errors = self._errors = collections.deque(maxlen=error_count)
         now = time.monotonic()
         errors.append(now)
         return len(errors) == errors.maxlen and now - errors[0] <= self._error_period
