@@ -228,18 +228,22 @@ def routing_cases() -> list[Case]:
 
 
 class MemoryTransport:
-    """Keeps only the last frame, so memory does not grow with the number of messages."""
+    """Keeps only the last frame (as text), so memory does not grow with the number of messages."""
 
     def __init__(self) -> None:
         self.scope: Mapping[str, Any] = {"type": "websocket", "path": "/bench/"}
-        self.last: dict[str, Any] | None = None
+        self.last_text = ""
         self.count = 0
 
-    async def transmit(self, frame: dict[str, Any]) -> None:
-        self.last = frame
+    @property
+    def last(self) -> Any:
+        return json.loads(self.last_text) if self.last_text else None
+
+    async def send_text(self, text: str) -> None:
+        self.last_text = text
         self.count += 1
 
-    async def close_socket(self, code: int) -> None:
+    async def close_socket(self, code: int, reason: str = "") -> None:
         raise RuntimeError(f"bench transport closed with {code}")
 
 
@@ -282,7 +286,7 @@ def bare_receiver(transport: MemoryTransport, *, validate: bool) -> Callable[[st
         handler = handlers[content["type"]]
         result = await handler(transport, model_validate(content) if validate else content)
         reply = {**result, "ref": content["ref"]} if "ref" in content else result
-        await transport.transmit(reply)
+        await transport.send_text(json.dumps(reply))  # a real transport sends text, as wsroute does
 
     return receive
 

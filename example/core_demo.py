@@ -6,7 +6,6 @@ python run.py example
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,11 +36,11 @@ def game_action(socket: object, content: dict[str, Any], match: re.Match[str]) -
 class PrintingTransport:
     scope: Mapping[str, Any] = {}
 
-    async def transmit(self, frame: Mapping[str, Any]) -> None:
-        print("  <-", json.dumps(frame))
+    async def send_text(self, text: str) -> None:
+        print("  <-", text)
 
-    async def close_socket(self, code: int) -> None:
-        print("  closed", code)
+    async def close_socket(self, code: int, reason: str = "") -> None:
+        print("  closed", code, reason)
 
 
 async def main() -> None:
