@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from wsroute_django import signals
 from wsroute_django.conf import get_settings
+from wsroute_django.metrics import get_metrics
 from wsroute_django.models import Socket, SocketGroup
 
 __all__ = [
@@ -219,6 +220,9 @@ async def after_prune(pruned: Sequence[PrunedSocket]) -> None:
 async def sweep(stale_after: float | None = None) -> list[PrunedSocket]:
     """Delete stale rows, take their channels out of their groups and send their signals."""
     pruned: list[PrunedSocket] = await database_sync_to_async(delete_stale)(stale_after)
+    metrics = get_metrics()
+    if metrics is not None and pruned:
+        metrics.rows_pruned.inc(len(pruned))
     await after_prune(pruned)
     return pruned
 

@@ -121,3 +121,21 @@ def test_the_documented_url_serves_the_metrics(metrics_on: None, rf: Any) -> Non
     assert match is not None
     get_metrics()
     assert b"wsroute_connections_open " in match.func(rf.get("/internal/metrics/")).content
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_rows_pruned_by_the_sweep_are_counted(metrics_on: None) -> None:
+    from datetime import timedelta
+
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from wsroute_django.models import Socket
+    from wsroute_django.rows import sweep
+
+    delta = Delta(("wsroute_rows_pruned_total", {}))
+    old = timezone.now() - timedelta(hours=1)
+    for n in range(3):
+        await sync_to_async(Socket.objects.create)(channel_name=f"dead.{n}", path="/ws/", last_ping=old, server="gone")
+    assert len(await sweep()) == 3
+    assert delta("wsroute_rows_pruned_total") == 3
