@@ -1,7 +1,7 @@
-"""What the benchmarks share: server subprocesses, CPU sampling, samples and the report header.
+"""What the benchmarks share: server subprocesses, CPU and RSS sampling, samples and the report header.
 
-``echo.py`` and ``churn.py`` import from here; each keeps its own scenario, settings and
-report table.
+``echo.py``, ``churn.py`` and ``scale.py`` import from here (``_stress.py`` only ``rss_bytes``); each
+keeps its own scenario, settings and report table.
 """
 
 from __future__ import annotations
@@ -138,6 +138,10 @@ class Server:
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3 of stat(5)
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14, 15
 
+    def rss_bytes(self) -> int | None:
+        """Resident set size of the server process now; None off Linux or once it exited."""
+        return None if self.process is None else rss_bytes(self.process.pid)
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
@@ -154,6 +158,17 @@ def _clock_ticks() -> int | None:
 
 
 CLOCK_TICKS = _clock_ticks()
+
+
+def rss_bytes(pid: int) -> int | None:
+    """The resident set size of process ``pid`` (Linux, from /proc), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 @contextlib.contextmanager

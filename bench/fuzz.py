@@ -7,7 +7,8 @@ error frame exceed 8 KiB, and nothing may be left behind.
                          --redis-url redis://127.0.0.1:6379/0
 
 The server is one ``python -m daphne`` process on 127.0.0.1 (a free port) serving
-``tests/e2e/project``, started with the end-to-end tests' helpers (``tests/e2e/support.py``).
+``tests/e2e/project``, started by ``bench/_stress.py`` (shared with ``bench/soak.py``) with the
+end-to-end tests' helpers (``tests/e2e/support.py``).
 Its database is PostgreSQL (database ``wsroute_stress`` beside the URL's, created and
 migrated if missing) and its channel layer channels-redis when their URLs are given
 (``--database-url``/``--redis-url``, or ``WSROUTE_TEST_DATABASE_URL``/``WSROUTE_TEST_REDIS_URL``
@@ -44,304 +45,53 @@ the server's RSS before and after, frames/s. Exit status 1 on any failure, 130 w
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import contextlib
-import importlib.metadata
-import ipaddress
 import json
-import os
-import platform
 import random
-import re
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # run as a script: the repository root makes tests.e2e importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
-import redis.asyncio
-from tests.e2e.support import Cluster, Database, Server, base_env, run_django
-from websockets.asyncio.client import ClientConnection, connect
+from tests.e2e.support import Cluster, Server
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+
+from bench._stress import (
+    DAPHNE_MAX_FRAME,
+    REPLY_TIMEOUT,
+    STYLES,
+    Footprint,
+    Report,
+    StressSocket,
+    Style,
+    argument_parser,
+    dumps,
+    open_sockets,
+    parse_server_frame,
+    run_bench,
+    services,
+    versions,
+)
+from wsroute import ErrorCode
 
 #: the limits the wire format promises (docs/wire-format.md)
 MAX_ERROR_FRAME: Final = 8 * 1024
 MAX_MESSAGE_SIZE: Final = 512 * 1024
-#: daphne refuses (closes on) client frames over 1 MiB: the fuzz stays under it
-DAPHNE_MAX_FRAME: Final = 1024 * 1024
-ERROR_CODES: Final = frozenset(
-    {
-        "bad_json",
-        "bad_message",
-        "unknown_type",
-        "validation_error",
-        "forbidden",
-        "rate_limited",
-        "too_large",
-        "server_error",
-    }
-)
+#: the error codes (``wsroute.ErrorCode``; docs/wire-format.md documents each)
+ERROR_CODES: Final = frozenset(code.value for code in ErrorCode)
 ERROR_MEMBERS: Final = frozenset({"code", "detail", "ref", "errors"})
 SERVER_ERROR_DETAIL: Final = "internal server error"
 CLOSE_FLOODING: Final = 4429
 #: the text the stress consumers' failing handlers raise: it must never reach a client
 SECRET: Final = "secret: this text must never reach the client"
-
-#: the database the benchmarks use on PostgreSQL (the tests use ``wsroute_e2e``)
-PG_DATABASE: Final = "wsroute_stress"
-#: the group ``?join=1`` sockets join (``tests/e2e/project/stress.py``)
-GROUP: Final = "stress.members"
-
-#: seconds one socket may wait for the answer to its oldest unanswered frame
-REPLY_TIMEOUT: Final = 30.0
-#: seconds rows and group memberships get to drain once the sockets closed
-DRAIN_TIMEOUT: Final = 30.0
-#: seconds to open one WebSocket
-OPEN_TIMEOUT: Final = 10.0
-
-
-# ---------------------------------------------------------------------------------------------
-# The server and its services (shared with bench/soak.py and tests/e2e/test_fuzz_soak.py)
-
-
-def loopback_only(url: str | None, what: str) -> str | None:
-    """``url`` unchanged if its host is a loopback address (or empty); else ``ValueError``."""
-    if not url:
-        return None
-    host = urlsplit(url).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(f"{what} {url!r} is not on this machine: only 127.0.0.1 / localhost / ::1 are used")
-    return url
-
-
-def prepare_postgres(url: str, name: str = PG_DATABASE) -> str:
-    """Create database ``name`` beside the URL's one if missing; return its conninfo."""
-    parts = urlsplit(url)
-    admin = psycopg.conninfo.make_conninfo(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or "",
-        dbname=parts.path.lstrip("/") or "postgres",
-    )
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(f'CREATE DATABASE "{name}"')
-    return psycopg.conninfo.make_conninfo(admin, dbname=name)
-
-
-@contextlib.asynccontextmanager
-async def bench_cluster(database_url: str | None, redis_url: str | None, workdir: Path) -> AsyncIterator[Cluster]:
-    """A ``Cluster`` (no server started yet) on PostgreSQL/Redis or SQLite/in-memory, migrated."""
-    env = base_env()
-    env.pop("WSROUTE_TEST_DATABASE_URL", None)
-    env.pop("WSROUTE_TEST_REDIS_URL", None)
-    if database_url:
-        env["WSROUTE_TEST_DATABASE_URL"] = database_url
-        env["E2E_DATABASE_NAME"] = PG_DATABASE
-        db = Database(pg_conninfo=await asyncio.to_thread(prepare_postgres, database_url))
-    else:
-        env["E2E_SQLITE_PATH"] = str(workdir / "db.sqlite3")
-        db = Database(sqlite_path=workdir / "db.sqlite3")
-    if redis_url:
-        env["WSROUTE_TEST_REDIS_URL"] = redis_url
-    env["E2E_REDIS_PREFIX"] = f"wsroute-stress-{uuid.uuid4().hex[:12]}"
-    await run_django(env, "migrate", "--no-input", "-v", "0")
-    cluster = Cluster(env=env, db=db, workdir=workdir)
-    try:
-        yield cluster
-    finally:
-        await cluster.close()
-
-
-def services(cluster: Cluster) -> str:
-    database = "PostgreSQL" if cluster.env.get("WSROUTE_TEST_DATABASE_URL") else "SQLite"
-    layer = "channels-redis" if cluster.env.get("WSROUTE_TEST_REDIS_URL") else "in-memory channel layer"
-    return f"{database} + {layer}"
-
-
-def rss_bytes(pid: int) -> int | None:
-    """The resident set size of process ``pid`` (Linux), or None."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def mib(size: int | None) -> str:
-    return "n/a" if size is None else f"{size / 2**20:.1f} MiB"
-
-
-async def rows_of(cluster: Cluster, server: Server) -> int:
-    """``Socket`` rows written by ``server`` (other processes' rows are not counted)."""
-    return len(await cluster.db.rows_of(server))
-
-
-async def group_members(cluster: Cluster) -> dict[str, int] | None:
-    """Members of each channels-redis group under the cluster's prefix (None: in-memory layer)."""
-    url = cluster.env.get("WSROUTE_TEST_REDIS_URL")
-    if not url:
-        return None
-    client = redis.asyncio.Redis.from_url(url)
-    prefix = f"{cluster.env['E2E_REDIS_PREFIX']}:group:"
-    try:
-        found = {}
-        async for key in client.scan_iter(match=f"{prefix}*"):
-            name = key.decode() if isinstance(key, bytes) else str(key)
-            found[name.removeprefix(prefix)] = int(await client.zcard(key))
-        return {name: size for name, size in found.items() if size}
-    finally:
-        await client.aclose()
-
-
-async def drained(probe: Callable[[], Awaitable[int]], within: float = DRAIN_TIMEOUT) -> int:
-    """Poll ``probe`` until it returns 0 or ``within`` seconds pass; return its last value."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value == 0 or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.1)
-
-
-async def open_socket(server: Server, path: str) -> ClientConnection:
-    return await connect(
-        server.url(path),
-        open_timeout=OPEN_TIMEOUT,
-        close_timeout=10,
-        ping_interval=None,  # no keepalive traffic from the client; it answers daphne's pings
-        compression=None,
-        max_size=DAPHNE_MAX_FRAME,
-        max_queue=None,  # the reader keeps up; never push back on the server
-    )
-
-
-def server_log_summary(server: Server) -> str:
-    text = server.log()
-    tracebacks = text.count("Traceback (most recent call last)")
-    unsent = len(re.findall(r"could not send", text))
-    unhandled = len(re.findall(r"failed to handle", text))
-    return f"{tracebacks} tracebacks logged, {unsent} 'could not send', {unhandled} 'failed to handle'"
-
-
-def versions() -> str:
-    def version(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "?"
-
-    return (
-        f"Python {platform.python_version()}, daphne {version('daphne')}, channels {version('channels')}, "
-        f"django {version('django')}, pydantic {version('pydantic')}, websockets {version('websockets')} (client), "
-        f"{os.cpu_count()} CPUs"
-    )
-
-
-@dataclass(frozen=True)
-class Style:
-    """One consumer style of the stress project, as a client sees it."""
-
-    name: str
-    path: str
-    key: str
-    error: str
-    upper: bool
-
-    def route(self, name: str) -> str:
-        return name.upper() if self.upper else name.lower()
-
-    @property
-    def routes(self) -> frozenset[str]:
-        names = {"echo", "echo_sync", "shout", "boom", "boom_sync", "forbid", "nan", "huge", "bad_return"}
-        return frozenset({self.route(name) for name in names} | ({"PING"} if self.upper else set()))
-
-
-DECORATOR: Final = Style("decorator", "/stress/dec/", "type", "ERROR", upper=True)
-SUBCLASS: Final = Style("subclass", "/stress/sub/", "event", "error", upper=False)
-STYLES: Final = (DECORATOR, SUBCLASS)
-
-
-def add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("WSROUTE_TEST_DATABASE_URL"),
-        help="PostgreSQL on this machine (default: $WSROUTE_TEST_DATABASE_URL; none: SQLite)",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("WSROUTE_TEST_REDIS_URL"),
-        help="Redis on this machine (default: $WSROUTE_TEST_REDIS_URL; none: the in-memory layer)",
-    )
-
-
-def run_bench(
-    args: argparse.Namespace, body: Callable[[Cluster], Awaitable[Report]], keep_dir_on_failure: bool = True
-) -> int:
-    """Run ``body`` against a fresh cluster; print its report; 0 if it passed."""
-    database_url = loopback_only(args.database_url, "--database-url")
-    redis_url = loopback_only(args.redis_url, "--redis-url")
-    workdir = Path(tempfile.mkdtemp(prefix="wsroute-stress-"))
-
-    async def main() -> Report:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        async with bench_cluster(database_url, redis_url, workdir) as cluster:
-            return await body(cluster)
-
-    try:
-        report = asyncio.run(main())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print(f"\ninterrupted; servers stopped (logs in {workdir})", file=sys.stderr)
-        return 130
-    print(report.render(), flush=True)
-    if report.failures and keep_dir_on_failure:
-        print(f"server logs kept in {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if report.failures else 0
-
-
-@dataclass
-class Report:
-    """Figures to print, and what failed."""
-
-    title: str
-    lines: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    def line(self, text: str) -> None:
-        self.lines.append(text)
-
-    def check(self, ok: bool, failure: str) -> None:
-        if not ok:
-            self.failures.append(failure)
-
-    def render(self) -> str:
-        verdict = "PASS" if not self.failures else "FAIL: " + "; ".join(self.failures)
-        return "\n".join([self.title, *self.lines, f"RESULT: {verdict}"])
-
 
 # ---------------------------------------------------------------------------------------------
 # What a frame should get back
@@ -955,10 +705,6 @@ class Maker:
         return text, error("bad_json")
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def utf8(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
@@ -1048,21 +794,6 @@ class Tally:
     def sample(self, text: str) -> None:
         if len(self.samples) < 12:
             self.samples.append(text)
-
-
-def parse_server_frame(text: str | bytes) -> dict[str, Any] | None:
-    """A frame from the server as a dict, or None if it is not a JSON object (never acceptable)."""
-    if not isinstance(text, str):
-        return None
-
-    def constant(name: str) -> Any:
-        raise ValueError(name)
-
-    try:
-        frame = json.loads(text, parse_constant=constant)
-    except ValueError:
-        return None
-    return frame if isinstance(frame, dict) else None
 
 
 def error_frame_problem(frame: dict[str, Any], text: str, style: Style) -> str | None:
@@ -1166,54 +897,39 @@ def preview(frame: Frame) -> str:
     return frame if len(frame) <= 100 else f"{frame[:80]}… ({utf8(frame)} bytes)"
 
 
-class FuzzSocket:
+class FuzzSocket(StressSocket):
     """One client socket: sends its frames, reads and judges the answers."""
 
     def __init__(
         self, index: int, style: Style, ws: ClientConnection, tally: Tally, patience: float = REPLY_TIMEOUT
     ) -> None:
-        self.index = index
+        super().__init__(index, style, ws)
         #: seconds to wait for the answer to the oldest unanswered frame
         self.patience = patience
-        self.style = style
-        self.ws = ws
         self.tally = tally
         self.queue: collections.deque[Pending] = collections.deque()
-        self.closing = False
-        self.died: str | None = None
-        self.reader: asyncio.Task[None] | None = None
         #: set whenever the reader judged a frame, or stopped
         self.progress = asyncio.Event()
         self.waiters: collections.deque[asyncio.Future[dict[str, Any]]] = collections.deque()
 
-    def start(self) -> None:
-        self.reader = asyncio.ensure_future(self._read())
+    def on_frame(self, text: str | bytes, frame: dict[str, Any] | None) -> None:
+        if self.waiters:  # a plain request/response of the flood phase
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(frame if frame is not None else {})
+            return
+        skipped, pending = take(self.queue, frame)
+        for missing in skipped:
+            lost(missing, self.style, self.tally)
+        if pending is None:
+            self.tally.extra_frames += 1
+            self.tally.sample(f"[{self.style.name}] an unasked-for frame: {str(text)[:160]!r}")
+            return
+        judge(pending, frame, text, self.style, self.tally)
+        self.progress.set()
 
-    async def _read(self) -> None:
-        try:
-            async for text in self.ws:
-                frame = parse_server_frame(text)
-                if self.waiters:  # a plain request/response of the flood phase
-                    waiter = self.waiters.popleft()
-                    if not waiter.done():
-                        waiter.set_result(frame if frame is not None else {})
-                    continue
-                skipped, pending = take(self.queue, frame)
-                for missing in skipped:
-                    lost(missing, self.style, self.tally)
-                if pending is None:
-                    self.tally.extra_frames += 1
-                    self.tally.sample(f"[{self.style.name}] an unasked-for frame: {str(text)[:160]!r}")
-                    continue
-                judge(pending, frame, text, self.style, self.tally)
-                self.progress.set()
-        except ConnectionClosed:
-            pass
-        finally:
-            self.progress.set()
-            if not self.closing:
-                code, reason = self.ws.close_code, self.ws.close_reason
-                self.died = f"socket {self.index} ({self.style.name}) closed by the server: {code} {reason!r}"
+    def on_end(self) -> None:
+        self.progress.set()
 
     async def fuzz(self, count: int, maker: Maker, mix: Sequence[tuple[str, float, Any]], window: int) -> None:
         names = [name for name, _, _ in mix]
@@ -1263,22 +979,15 @@ class FuzzSocket:
         except (ConnectionClosed, TimeoutError):
             return None
 
-    async def close(self) -> None:
-        self.closing = True
-        await self.ws.close()
-        if self.reader is not None:
-            await asyncio.wait([self.reader], timeout=REPLY_TIMEOUT)
 
-
-async def connect_all(server: Server, paths: Sequence[str], batch: int = 50) -> list[ClientConnection]:
-    """Open a socket per path, ``batch`` at a time (daphne times a handshake out after 5 s)."""
-    sockets: list[ClientConnection] = []
-    try:
-        for start in range(0, len(paths), batch):
-            sockets += await asyncio.gather(*(open_socket(server, path) for path in paths[start : start + batch]))
-    except BaseException:
+async def connect_all(server: Server, paths: Sequence[str]) -> list[ClientConnection]:
+    """Open a socket per path (in batches); if one cannot connect, close the others and raise."""
+    opened = await open_sockets(server, paths)
+    sockets = [ws for ws in opened if isinstance(ws, ClientConnection)]
+    failure = next((ws for ws in opened if isinstance(ws, BaseException)), None)
+    if failure is not None:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-        raise
+        raise failure
     return sockets
 
 
@@ -1394,9 +1103,7 @@ async def run_fuzz(cluster: Cluster, config: FuzzConfig) -> Report:
     for fuzzer in fuzzers:
         fuzzer.start()
     try:
-        rows_open = await rows_of(cluster, server)
-        groups_open = await group_members(cluster)
-        rss_before = rss_bytes(server.pid)
+        footprint = await Footprint.opened(cluster, server)
         shares = [config.frames // config.sockets + (i < config.frames % config.sockets) for i in range(config.sockets)]
         started = time.monotonic()
         jobs = [
@@ -1410,20 +1117,13 @@ async def run_fuzz(cluster: Cluster, config: FuzzConfig) -> Report:
         except TimeoutError:
             timed_out = True
         elapsed = time.monotonic() - started
-        rss_fuzzed = rss_bytes(server.pid)
+        footprint.loaded(server)
         report.check(not timed_out, f"the fuzz did not finish within {config.time_limit:.0f} s")
         if config.flood and not timed_out and server.proc.poll() is None:
             await flood_check(server, [f for f in fuzzers if f.died is None], flood_report)
     finally:
         await asyncio.gather(*(fuzzer.close() for fuzzer in fuzzers), return_exceptions=True)
-    alive = server.proc.poll() is None
-    rows_left = await drained(lambda: rows_of(cluster, server)) if alive else await rows_of(cluster, server)
-
-    async def members_left() -> int:
-        return sum((await group_members(cluster) or {}).values())
-
-    groups_left = await drained(members_left) if alive else await members_left()
-    rss_after = rss_bytes(server.pid)
+    await footprint.closed(cluster, server)
 
     total = sum(tally.sent.values())
     deaths = [fuzzer.died for fuzzer in fuzzers if fuzzer.died]
@@ -1457,24 +1157,13 @@ async def run_fuzz(cluster: Cluster, config: FuzzConfig) -> Report:
     report.lines += flood_report.lines
     report.failures += flood_report.failures
     report.line(f"sockets died: {len(deaths)} of {len(fuzzers)}" + "".join(f"\n  {death}" for death in deaths))
-    report.line(
-        f"Socket rows: {rows_open} while open, {rows_left} left after close; Redis group members: "
-        + (
-            "n/a (in-memory layer)"
-            if groups_open is None
-            else f"{groups_open} while open, {groups_left} left after close"
-        )
-    )
-    report.line(
-        f"server RSS: {mib(rss_before)} before, {mib(rss_fuzzed)} after the fuzz, {mib(rss_after)} after close; "
-        f"server {'alive' if alive else f'EXITED ({server.proc.returncode})'}; log: {server_log_summary(server)}"
-    )
+    report.line(footprint.rows_line())
+    report.line(footprint.server_line(server, "after the fuzz"))
     for sample in tally.samples:
         report.line(f"  e.g. {sample}")
 
-    report.check(alive, "the server process died")
+    footprint.check(report, config.sockets)
     report.check(not deaths, f"{len(deaths)} sockets died")
-    report.check(rows_open == config.sockets, f"{rows_open} Socket rows while {config.sockets} sockets were open")
     report.check(tally.valid_lost == 0, f"{tally.valid_lost} lost replies")
     report.check(tally.valid_mismatched == 0, f"{tally.valid_mismatched} mismatched replies")
     report.check(tally.hostile_lost == 0, f"{tally.hostile_lost} hostile frames unanswered")
@@ -1482,14 +1171,12 @@ async def run_fuzz(cluster: Cluster, config: FuzzConfig) -> Report:
     report.check(tally.oversized_errors == 0, f"{tally.oversized_errors} error frames over {MAX_ERROR_FRAME} bytes")
     report.check(tally.malformed == 0, f"{tally.malformed} malformed frames from the server")
     report.check(tally.extra_frames == 0, f"{tally.extra_frames} unasked-for frames")
-    report.check(rows_left == 0, f"{rows_left} Socket rows left after close")
-    report.check(groups_left == 0, f"{groups_left} Redis group members left after close")
     report.check(total == config.frames, f"only {total} of {config.frames} frames sent")
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--frames", type=int, default=FuzzConfig.frames, help="frames in all (default: %(default)s)")
     parser.add_argument("--sockets", type=int, default=FuzzConfig.sockets, help="sockets (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=FuzzConfig.seed, help="random seed (default: %(default)s)")
@@ -1501,7 +1188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=FuzzConfig.time_limit,
         help="seconds the fuzz may take (default: %(default)s)",
     )
-    add_service_arguments(parser)
     args = parser.parse_args(argv)
     if args.frames < 1 or args.sockets < 1 or args.window < 1:
         parser.error("--frames, --sockets and --window must be positive")

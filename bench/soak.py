@@ -5,9 +5,10 @@
     python bench/soak.py --database-url postgres://postgres@127.0.0.1:5432/test \\
                          --redis-url redis://127.0.0.1:6379/0
 
-The server, its database and channel layer are set up as in ``bench/fuzz.py`` (one daphne
-process on 127.0.0.1 serving ``tests/e2e/project``; PostgreSQL and channels-redis when their
-URLs are given, SQLite and the in-memory layer otherwise; loopback addresses only).
+The server, its database and channel layer are set up as in ``bench/fuzz.py``, by the same
+helpers (``bench/_stress.py``): one daphne process on 127.0.0.1 serving ``tests/e2e/project``;
+PostgreSQL and channels-redis when their URLs are given, SQLite and the in-memory layer
+otherwise; loopback addresses only.
 
 Sockets alternate between the decorator style (``/stress/dec/``) and the subclass style
 (``/stress/sub/``) and are opened ``--batch`` at a time, each batch once the previous one is
@@ -27,7 +28,6 @@ status 1 on any loss, mismatch, death or leftover, 130 when interrupted.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import random
@@ -46,23 +46,20 @@ from tests.e2e.support import Cluster, Server
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from bench.fuzz import (
+from bench._stress import (
     DECORATOR,
+    OPEN_BATCH,
     REPLY_TIMEOUT,
     STYLES,
+    Footprint,
     Report,
+    StressSocket,
     Style,
-    add_service_arguments,
+    argument_parser,
     drained,
     dumps,
-    group_members,
-    mib,
-    open_socket,
-    parse_server_frame,
-    rows_of,
-    rss_bytes,
+    open_sockets,
     run_bench,
-    server_log_summary,
     services,
     versions,
 )
@@ -83,7 +80,7 @@ class SoakConfig:
     #: seconds between two broadcasts
     broadcast_interval: float = 1.0
     #: sockets opened at once
-    batch: int = 50
+    batch: int = OPEN_BATCH
     seed: int = 0
 
 
@@ -120,46 +117,35 @@ class Soak:
             self.samples.append(text)
 
 
-class SoakSocket:
+class SoakSocket(StressSocket):
     def __init__(self, index: int, style: Style, member: bool, ws: ClientConnection, soak: Soak) -> None:
-        self.index = index
-        self.style = style
+        super().__init__(index, style, ws)
         self.member = member
-        self.ws = ws
         self.soak = soak
         self.waiting: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self.broadcasts: collections.Counter[int] = collections.Counter()
-        self.closing = False
-        self.died: str | None = None
-        self.reader = asyncio.ensure_future(self._read())
+        self.start()
 
-    async def _read(self) -> None:
-        try:
-            async for text in self.ws:
-                frame = parse_server_frame(text)
-                if frame is None:
-                    self.soak.unasked += 1
-                    self.soak.sample(f"socket {self.index}: not a JSON object: {str(text)[:120]!r}")
-                    continue
-                ref = frame.get("ref")
-                waiter = self.waiting.pop(ref, None) if isinstance(ref, str) else None
-                if waiter is not None:
-                    if not waiter.done():
-                        waiter.set_result(frame)
-                elif self.member and frame.get(self.style.key) == "BCAST" and isinstance(frame.get("seq"), int):
-                    self.broadcasts[frame["seq"]] += 1
-                else:
-                    self.soak.unasked += 1
-                    self.soak.sample(f"socket {self.index} ({self.style.name}): unasked-for {str(text)[:120]!r}")
-        except ConnectionClosed:
-            pass
-        finally:
-            if not self.closing:
-                code, reason = self.ws.close_code, self.ws.close_reason
-                self.died = f"socket {self.index} ({self.style.name}) closed by the server: {code} {reason!r}"
-            for waiter in self.waiting.values():
-                if not waiter.done():
-                    waiter.set_result(None)  # no reply will come
+    def on_frame(self, text: str | bytes, frame: dict[str, Any] | None) -> None:
+        if frame is None:
+            self.soak.unasked += 1
+            self.soak.sample(f"socket {self.index}: not a JSON object: {str(text)[:120]!r}")
+            return
+        ref = frame.get("ref")
+        waiter = self.waiting.pop(ref, None) if isinstance(ref, str) else None
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(frame)
+        elif self.member and frame.get(self.style.key) == "BCAST" and isinstance(frame.get("seq"), int):
+            self.broadcasts[frame["seq"]] += 1
+        else:
+            self.soak.unasked += 1
+            self.soak.sample(f"socket {self.index} ({self.style.name}): unasked-for {str(text)[:120]!r}")
+
+    def on_end(self) -> None:
+        for waiter in self.waiting.values():
+            if not waiter.done():
+                waiter.set_result(None)  # no reply will come
 
     async def request(self, frame: dict[str, Any]) -> tuple[dict[str, Any] | None, float]:
         """Send ``frame`` (its ``ref`` a string) and wait for the frame with its ``ref``: (frame or None, seconds)."""
@@ -202,11 +188,6 @@ class SoakSocket:
                 break
             await asyncio.sleep(pause)
 
-    async def close(self) -> None:
-        self.closing = True
-        await self.ws.close()
-        await asyncio.wait([self.reader], timeout=REPLY_TIMEOUT)
-
 
 async def open_batches(
     server: Server, wanted: Sequence[tuple[int, Style, bool]], batch: int, soak: Soak
@@ -214,17 +195,12 @@ async def open_batches(
     """Open the sockets ``batch`` at a time; return them and the connection failures."""
     sockets: list[SoakSocket] = []
     failures: list[str] = []
-    for start in range(0, len(wanted), batch):
-        part = wanted[start : start + batch]
-        opened = await asyncio.gather(
-            *(open_socket(server, f"{style.path}?join={int(member)}") for _, style, member in part),
-            return_exceptions=True,
-        )
-        for (index, style, member), ws in zip(part, opened, strict=True):
-            if isinstance(ws, BaseException):
-                failures.append(f"socket {index} ({style.name}) could not connect: {type(ws).__name__}: {ws}")
-            else:
-                sockets.append(SoakSocket(index, style, member, ws, soak))
+    opened = await open_sockets(server, [f"{style.path}?join={int(member)}" for _, style, member in wanted], batch)
+    for (index, style, member), ws in zip(wanted, opened, strict=True):
+        if isinstance(ws, BaseException):
+            failures.append(f"socket {index} ({style.name}) could not connect: {type(ws).__name__}: {ws}")
+        else:
+            sockets.append(SoakSocket(index, style, member, ws, soak))
     return sockets, failures
 
 
@@ -256,9 +232,7 @@ async def run_soak(cluster: Cluster, config: SoakConfig) -> Report:
     connect_failures += failures
     everyone = sockets + shouters
     try:
-        rows_open = await rows_of(cluster, server)
-        groups_open = await group_members(cluster)
-        rss_before = rss_bytes(server.pid)
+        footprint = await Footprint.opened(cluster, server)
         members = [s for s in sockets if s.member]
         started = time.monotonic()
         until = started + config.seconds
@@ -269,7 +243,7 @@ async def run_soak(cluster: Cluster, config: SoakConfig) -> Report:
         await asyncio.gather(*runs)
         acknowledged, broadcasts = await shouted
         elapsed = time.monotonic() - started
-        rss_soaked = rss_bytes(server.pid)
+        footprint.loaded(server)
 
         async def missing() -> int:
             live = [s for s in members if s.died is None]
@@ -282,14 +256,7 @@ async def run_soak(cluster: Cluster, config: SoakConfig) -> Report:
         closing_started = time.monotonic()
         await asyncio.gather(*(s.close() for s in everyone), return_exceptions=True)
         closing_seconds = time.monotonic() - closing_started
-    alive = server.proc.poll() is None
-    rows_left = await drained(lambda: rows_of(cluster, server)) if alive else await rows_of(cluster, server)
-
-    async def members_left() -> int:
-        return sum((await group_members(cluster) or {}).values())
-
-    groups_left = await drained(members_left) if alive else await members_left()
-    rss_after = rss_bytes(server.pid)
+    await footprint.closed(cluster, server)
 
     deaths = [s.died for s in everyone if s.died]
     report.line(
@@ -327,24 +294,14 @@ async def run_soak(cluster: Cluster, config: SoakConfig) -> Report:
         + "".join(f"\n  {death}" for death in deaths[:10])
     )
     report.line(f"unasked-for frames: {soak.unasked}")
-    report.line(
-        f"Socket rows: {rows_open} while open, {rows_left} left after all closed "
-        f"(closing took {closing_seconds:.1f} s); "
-        "Redis group members: "
-        + ("n/a (in-memory layer)" if groups_open is None else f"{groups_open} while open, {groups_left} left")
-    )
-    report.line(
-        f"server RSS: {mib(rss_before)} with the sockets open, {mib(rss_soaked)} after the soak, {mib(rss_after)} "
-        f"after close; server {'alive' if alive else f'EXITED ({server.proc.returncode})'}; "
-        f"log: {server_log_summary(server)}"
-    )
+    report.line(footprint.rows_line(f" (closing took {closing_seconds:.1f} s)"))
+    report.line(footprint.server_line(server, "after the soak"))
     for sample in soak.samples:
         report.line(f"  e.g. {sample}")
 
-    report.check(alive, "the server process died")
+    footprint.check(report, len(everyone))
     report.check(not connect_failures, f"{len(connect_failures)} sockets could not connect")
     report.check(not deaths, f"{len(deaths)} sockets closed unexpectedly")
-    report.check(rows_open == len(everyone), f"{rows_open} Socket rows while {len(everyone)} sockets were open")
     report.check(totals.lost == 0, f"{totals.lost} lost replies")
     report.check(totals.mismatched == 0, f"{totals.mismatched} mismatched replies")
     report.check(soak.unasked == 0, f"{soak.unasked} unasked-for frames")
@@ -352,14 +309,12 @@ async def run_soak(cluster: Cluster, config: SoakConfig) -> Report:
     report.check(broadcasts_missing == 0, f"{broadcasts_missing} broadcast deliveries missing")
     report.check(duplicates == 0 and strays == 0, f"{duplicates} duplicated and {strays} unknown broadcasts")
     report.check(not members or broadcasts > 0, "no broadcast was sent")
-    report.check(rows_left == 0, f"{rows_left} Socket rows left after close")
-    report.check(groups_left == 0, f"{groups_left} Redis group members left after close")
     report.check(all(b.sent for b in soak.buckets.values()), "a style or handler kind sent no request")
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argument_parser(__doc__)
     defaults = SoakConfig()
     parser.add_argument("--sockets", type=int, default=defaults.sockets, help="sockets (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=defaults.seconds, help="duration (default: %(default)s)")
@@ -368,7 +323,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--broadcast-interval", type=float, default=defaults.broadcast_interval)
     parser.add_argument("--batch", type=int, default=defaults.batch, help="sockets opened at once")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    add_service_arguments(parser)
     args = parser.parse_args(argv)
     if args.sockets < 1 or args.seconds <= 0 or args.interval <= 0 or args.every < 1 or args.batch < 1:
         parser.error("--sockets, --seconds, --interval, --every and --batch must be positive")

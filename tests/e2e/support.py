@@ -103,8 +103,8 @@ class Database:
             self._execute(f"DELETE FROM {table}")
 
 
-def prepare_postgres(url: str) -> str:
-    """Create the e2e database beside the URL's one if missing; return its conninfo."""
+def prepare_postgres(url: str, name: str = PG_DATABASE) -> str:
+    """Create database ``name`` (the e2e one) beside the URL's one if missing; return its conninfo."""
     parts = urlsplit(url)
     admin = psycopg.conninfo.make_conninfo(
         host=parts.hostname or "127.0.0.1",
@@ -113,11 +113,11 @@ def prepare_postgres(url: str) -> str:
         password=parts.password or "",
         dbname=parts.path.lstrip("/") or "postgres",
     )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return psycopg.conninfo.make_conninfo(admin, dbname=PG_DATABASE)
+                conn.execute(f'CREATE DATABASE "{name}"')
+    return psycopg.conninfo.make_conninfo(admin, dbname=name)
 
 
 @dataclass
