@@ -1,0 +1,95 @@
+"""The ASGI app ``bench/fanout.py`` serves: wsroute consumers under the channel layer it is told.
+
+Importing this module configures a minimal Django (no database, no installed apps) unless
+settings are already configured, so a server can load it directly::
+
+    WSROUTE_BENCH_LAYER=memory python -m uvicorn fanout_app:application --app-dir bench
+
+``WSROUTE_BENCH_LAYER`` picks the channel layer: ``inmemory`` (Channels'
+``InMemoryChannelLayer``, the default) or ``memory`` (wsroute's ``MemoryChannelLayer``).
+
+Paths (all ``JSONWebSocket`` consumers, so each socket also has a layer pump waiting on its channel):
+
+    /member/   joins the group "fan" on connect; gets {"event": "shouted", "n": n} for each shout
+    /sender/   {"event": "shout", "n": n} -> group_send("fan", "shouted", {"n": n}), no reply
+    /idle/     {"event": "ping"} -> {"event": "pong"}; joins no group
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import django
+from django.conf import settings
+
+LAYER_ENV = "WSROUTE_BENCH_LAYER"
+LAYERS: dict[str, dict[str, Any]] = {
+    "inmemory": {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+    "memory": {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}},
+}
+GROUP = "fan"
+
+if not settings.configured:
+    _layer = os.environ.get(LAYER_ENV, "inmemory")
+    if _layer not in LAYERS:
+        raise SystemExit(f"{LAYER_ENV}={_layer!r}: expected one of {', '.join(LAYERS)}")
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="wsroute-bench-not-secret",
+        ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+        INSTALLED_APPS=[],
+        DATABASES={},
+        CHANNEL_LAYERS=LAYERS[_layer],
+        # The sender shouts as fast as the members keep up, far above the default flood limit.
+        WSROUTE={"RATE_LIMIT": None, "ERROR_LIMIT": None, "PERSIST": False},
+        USE_TZ=True,
+        LOGGING={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "loggers": {"wsroute": {"level": "WARNING"}, "django": {"level": "WARNING"}},
+        },
+    )
+    django.setup()
+
+# Channels and wsroute read settings when imported, so they come after settings.configure().
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from wsroute_django.jsonsocket import JSONWebSocket  # noqa: E402
+
+__all__ = ["Idle", "Member", "Sender", "application"]
+
+
+class Member(JSONWebSocket):
+    """A listener: in the group from the moment its handshake completes."""
+
+    async def on_connect(self) -> None:
+        await self.group_add(GROUP)
+
+
+class Sender(JSONWebSocket):
+    """Turns each client ``shout`` into one ``group_send`` to every member."""
+
+    async def on_shout(self, event: dict[str, Any]) -> None:
+        await self.group_send(GROUP, "shouted", {"n": event["n"]})
+
+
+class Idle(JSONWebSocket):
+    """An open socket that does nothing but answer a ping (its layer pump still waits)."""
+
+    async def on_ping(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {"event": "pong"}
+
+
+application = ProtocolTypeRouter(
+    {
+        "websocket": URLRouter(
+            [
+                path("member/", Member.as_asgi()),
+                path("sender/", Sender.as_asgi()),
+                path("idle/", Idle.as_asgi()),
+            ]
+        )
+    }
+)
