@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
 from channels.consumer import AsyncConsumer
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.apps import apps
@@ -39,10 +38,11 @@ from wsroute_django import groups, layer, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
 from wsroute_django.metrics import Metrics, get_metrics
+from wsroute_django.workers import run_sync
 
 if TYPE_CHECKING:
     from wsroute_django.models import Socket
-    from wsroute_django.rows import RowTracker
+    from wsroute_django.row_writer import RowTracker
 
 __all__ = [
     "CLOSE_FLOODING",
@@ -158,7 +158,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             key=cls.type_key,
             error_value=cls.error_value,
             middlewares=tuple(cls.middlewares),
-            run_sync=database_sync_to_async,
+            run_sync=run_sync,  # WSROUTE["SYNC_WORKERS"]: asgiref's shared thread, or a pool
         )
         cls._connect_hook = cls._hook("on_connect", takes_code=False)
         cls._disconnect_hook = cls._hook("on_disconnect", takes_code=True)
@@ -383,7 +383,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 return
             self._connection = self._dispatcher.connect(self, self, limits, self._metrics)  # middleware __init__ here
             if self._persists():
-                from wsroute_django.rows import RowTracker
+                from wsroute_django.row_writer import RowTracker
 
                 self._rows = RowTracker(self.channel_name)
                 await self._rows.open(self.scope)
@@ -450,7 +450,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             )
             return
         method = getattr(self, name)
-        await (method(message) if is_async_callable(method) else database_sync_to_async(method)(message))
+        await (method(message) if is_async_callable(method) else run_sync(method)(message))
 
     async def _wsroute_message(self, kind: str, first: Any, second: Any) -> None:
         connection = self._conn

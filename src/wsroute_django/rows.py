@@ -11,6 +11,7 @@ own consumer would have (``sender=Socket``, ``socket=None``, ``row=``, ``pruned=
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -37,10 +38,11 @@ __all__ = [
     "SERVER_ID",
     "Liveness",
     "PrunedSocket",
-    "RowTracker",
     "after_prune",
+    "build_row",
     "client_ip",
     "close_row",
+    "close_rows",
     "close_rows_of_channel",
     "delete_stale",
     "forget_channels",
@@ -85,8 +87,8 @@ def client_ip(scope: Mapping[str, Any]) -> str | None:
         return None
 
 
-def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
-    """Write the row for a new connection (runs in a worker thread)."""
+def build_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
+    """The unsaved row for a new connection (no query: the user and session are already resolved)."""
     session = scope.get("session")
     session_key = getattr(session, "session_key", None) or ""
     if len(session_key) > SESSION_KEY_LENGTH:
@@ -104,6 +106,12 @@ def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     # session.__class__, not type(session): Channels' SessionMiddleware wraps it in a LazyObject
     if session_key and getattr(session.__class__, "__module__", "") in DB_SESSION_ENGINES:
         row.session_id = session_key  # FK without a DB constraint
+    return row
+
+
+def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
+    """Write the row for a new connection (runs in a worker thread). Consumers use ``RowWriter``."""
+    row = build_row(scope, channel_name)
     row.save()
     return row
 
@@ -271,58 +279,26 @@ class Liveness:
 liveness = Liveness()
 
 
-class RowTracker:
-    """One connection's ``Socket`` row and memberships, deleted on every exit, cancellation included.
+def close_rows(pks: Sequence[int], joined: Sequence[int] = ()) -> None:
+    """Delete rows (and the memberships of those in ``joined``): one DELETE per table, a
+    transaction only when there are memberships to delete too."""
+    if _other_models_reference_sockets():
+        Socket.objects.filter(pk__in=pks).delete()  # the ORM cascades to the user's models
+        return
+    using = router.db_for_write(Socket)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    socket_table = f"DELETE FROM {quote(Socket._meta.db_table)} WHERE {quote(str(Socket._meta.pk.column))} IN "
+    group_column = quote(SocketGroup._meta.get_field("socket").column)
+    group_table = f"DELETE FROM {quote(SocketGroup._meta.db_table)} WHERE {group_column} IN "
+    with transaction.atomic(using=using) if joined else contextlib.nullcontext(), connection.cursor() as cursor:
+        if joined:
+            cursor.execute(group_table + _placeholders(len(joined)), list(joined))
+        cursor.execute(socket_table + _placeholders(len(pks)), list(pks))
 
-    The row is written in a worker thread; if the consumer is cancelled while it waits, the
-    write still finishes, so ``close`` waits for it and then deletes whatever it wrote.
-    """
 
-    __slots__ = ("_closed", "_joined", "_opening", "_retained", "channel_name", "record")
-
-    def __init__(self, channel_name: str) -> None:
-        self.channel_name = channel_name
-        self.record: Socket | None = None
-        self._opening: asyncio.Future[Socket] | None = None
-        self._joined = False
-        self._retained = False
-        self._closed = False
-
-    async def open(self, scope: Mapping[str, Any]) -> Socket:
-        self._opening = asyncio.ensure_future(database_sync_to_async(open_row)(scope, self.channel_name))
-        record: Socket = await asyncio.shield(self._opening)  # cancelled here: close() still sees the write
-        self.record = record
-        liveness.retain()
-        self._retained = True
-        return record
-
-    async def join(self, group: str) -> None:
-        if self.record is not None and not self._closed:
-            self._joined = True
-            await database_sync_to_async(join_group)(self.record.pk, group)
-
-    async def leave(self, group: str) -> None:
-        if self.record is not None and not self._closed:
-            await database_sync_to_async(leave_group)(self.record.pk, group)
-
-    async def close(self) -> None:
-        """Delete the row (once). Must run even when the consumer was cancelled."""
-        if self._closed or self._opening is None:
-            return
-        self._closed = True
-        try:
-            try:
-                record = await self._opening
-            except Exception:
-                record = None  # the write failed; make sure nothing of it stays
-            if record is not None:
-                await database_sync_to_async(close_row)(record.pk, self._joined)
-            else:
-                await database_sync_to_async(close_rows_of_channel)(self.channel_name)
-        finally:
-            if self._retained:
-                self._retained = False
-                liveness.release()
+def _placeholders(count: int) -> str:
+    return f"({', '.join(['%s'] * count)})"
 
 
 #: the names these had before they said what they are
