@@ -9,7 +9,9 @@ The database comes from the environment, so one settings module serves every con
   empty: SQLite's default, ``FULL``);
 * ``WSROUTE_BENCH_CONN_MAX_AGE``: Django's ``CONN_MAX_AGE`` in seconds (default ``0``, Django's
   own default: a new database connection for every ``database_sync_to_async`` call; ``none``:
-  connections kept for good).
+  connections kept for good);
+* ``WSROUTE_BENCH_SYNC_RUNNER``: ``WSROUTE["SYNC_WORKERS"]`` for ``bench/sync_handlers.py``:
+  ``shared`` (default: ``None``, asgiref's one thread) or a pool size.
 
 No middleware, the in-memory channel layer: every consumer of ``churn_app`` runs under the same stack.
 """
@@ -78,7 +80,10 @@ DATABASES = {
 # A layer is needed: a persisted consumer's row records its channel name, which Channels only
 # gives a consumer under a layer. Every consumer runs under it, as in a real project.
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-WSROUTE = {"PERSIST": False}  # each consumer of churn_app says persist = True or False itself
+WSROUTE: dict[str, Any] = {"PERSIST": False}  # each consumer of churn_app says persist = True or False itself
+# bench/sync_handlers.py: "shared" (asgiref's one thread) or a pool size
+_runner = os.environ.get("WSROUTE_BENCH_SYNC_RUNNER", "shared")
+WSROUTE["SYNC_WORKERS"] = None if _runner == "shared" else int(_runner)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,14 +5,16 @@
 
 The app in ``bench/echo_app.py`` is served on 127.0.0.1 by real ASGI servers, uvicorn and then
 daphne, each a subprocess on a free port (started, polled until the port accepts connections,
-terminated when its part is done, on error or on Ctrl-C). Four consumers, one per path:
+terminated when its part is done, on error or on Ctrl-C). Five apps, one per path:
 
 * ``raw``: a stock ``AsyncJsonWebsocketConsumer`` answering ``{"type": "PING"}`` with ``PONG``
   (the baseline);
 * ``decorator``: a wsroute ``SocketRouter`` on a Django ``View``, ``async`` ``PING`` route;
 * ``subclass``: a wsroute ``JSONWebSocket`` with ``async def on_ping`` (``{"event": "ping"}``);
 * ``raw_nohop``: ``raw`` with the per-message thread hop of Channels' ``AsyncConsumer.dispatch``
-  (``await aclose_old_connections()``, Channels 4.2+) removed, to show what the hop costs.
+  (``await aclose_old_connections()``, Channels 4.2+) removed, to show what the hop costs;
+* ``asgi``: a bare ASGI app (no Channels, no Django), the floor: wsroute's server CPU per
+  message is reported as a multiple of its.
 
 Method: this process holds a few WebSocket connections per variant (``websockets`` asyncio
 client, no compression, no keepalive pings), each doing request/response ping-pong, all
@@ -87,9 +89,13 @@ VARIANTS = (
     Variant("decorator", "/decorator/", '{"type": "PING"}', {"type": "PONG"}, judged=True),
     Variant("subclass", "/subclass/", '{"event": "ping"}', {"event": "pong"}, judged=True),
     Variant("raw_nohop", "/raw_nohop/", '{"type": "PING"}', {"type": "PONG"}, judged=False),
+    Variant("asgi", "/asgi/", '{"type": "PING"}', {"type": "PONG"}, judged=False),
 )
 BASELINE = "raw"
 NOHOP = "raw_nohop"
+#: the bare ASGI app: wsroute's server CPU per message should stay within this many times its own
+ASGI = "asgi"
+ASGI_CPU_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +337,18 @@ def print_result(result: Result, layer: str) -> tuple[int, int]:
         if variant.judged
     )
     print(f"  wsroute vs raw_nohop (the same consumer without the hop), per-round medians: {against_nohop}")
+    asgi_cpu = cpu_per_message(result.samples[ASGI])
+    if asgi_cpu is not None and asgi_cpu > 0:
+        against_asgi = []
+        for variant in VARIANTS:
+            variant_cpu = cpu_per_message(result.samples[variant.name])
+            if variant.judged and variant_cpu is not None:
+                times = variant_cpu / asgi_cpu
+                against_asgi.append(f"{variant.name} {times:.2f}x ({verdict(ASGI_CPU_TARGET, times)})")
+        print(
+            f"  server CPU/msg vs the bare ASGI app ({asgi_cpu * 1e6:.0f} us; target <= {ASGI_CPU_TARGET}x): "
+            + ", ".join(against_asgi)
+        )
     return met, judged
 
 

@@ -16,11 +16,17 @@ Paths and frames (the client sends the request, the server answers with the repl
     /raw_nohop/  {"type": "PING"}  -> {"type": "PONG"}   the same, dispatch without the thread hop
     /decorator/  {"type": "PING"}  -> {"type": "PONG"}   wsroute SocketRouter on a View
     /subclass/   {"event": "ping"} -> {"event": "pong"}  wsroute JSONWebSocket, ``on_ping``
+    /asgi/       {"type": "PING"}  -> {"type": "PONG"}   a bare ASGI app: no Channels, no Django
+
+``/asgi/`` is the floor: the least a Python server can do per message (the server's protocol
+code, one ``json.loads`` and one ``json.dumps``), answered before Channels' router sees the scope.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import django
@@ -66,7 +72,7 @@ from wsroute_django.consumer import SocketConsumer  # noqa: E402
 from wsroute_django.jsonsocket import JSONWebSocket  # noqa: E402
 from wsroute_django.socket_router import SocketRouter  # noqa: E402
 
-__all__ = ["EchoPage", "EchoSocket", "RawEcho", "RawEchoNoHop", "application"]
+__all__ = ["EchoPage", "EchoSocket", "RawEcho", "RawEchoNoHop", "application", "asgi_echo"]
 
 
 class RawEcho(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
@@ -109,7 +115,29 @@ class EchoSocket(JSONWebSocket):
         return {"event": "pong"}
 
 
-application = ProtocolTypeRouter(
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def asgi_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """The bare ASGI WebSocket echo: what is left when the framework costs nothing."""
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.receive":
+            text = message.get("text")
+            if text is not None:
+                content = json.loads(text)
+                if isinstance(content, dict) and content.get("type") == "PING":
+                    await send({"type": "websocket.send", "text": json.dumps({"type": "PONG"})})
+        elif kind == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif kind == "websocket.disconnect":
+            return
+
+
+channels_application = ProtocolTypeRouter(
     {
         "websocket": URLRouter(
             [
@@ -121,3 +149,10 @@ application = ProtocolTypeRouter(
         )
     }
 )
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket" and scope["path"] == "/asgi/":
+        await asgi_echo(scope, receive, send)
+    else:
+        await channels_application(scope, receive, send)

@@ -13,7 +13,7 @@ from wsroute import ConfigError
 from wsroute.limits import parse_rate
 from wsroute_django.conf import DEFAULTS, WsrouteSettings, get_settings
 
-__all__ = ["check_channel_layer", "check_connection_reuse", "check_settings"]
+__all__ = ["check_channel_layer", "check_connection_reuse", "check_settings", "check_sync_workers_on_sqlite"]
 
 
 def _error(message: str, hint: str, n: int) -> Error:
@@ -63,6 +63,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         size = value.get(key)
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
             errors.append(_error(f"WSROUTE[{key!r}] must be a positive int or None", "a number of bytes", 7))
+    workers = value.get("SYNC_WORKERS")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0):
+        errors.append(
+            _error(
+                "WSROUTE['SYNC_WORKERS'] must be a positive int or None",
+                "threads per process for sync handlers; None: asgiref's one shared thread",
+                9,
+            )
+        )
     for key in ("RATE_LIMIT", "ERROR_LIMIT"):
         rate = value.get(key)
         if rate is None:
@@ -88,6 +97,25 @@ def check_connection_reuse(app_configs: Any = None, **kwargs: Any) -> list[Check
             hint="set CONN_MAX_AGE = 60 and CONN_HEALTH_CHECKS = True (about 2x the connect rate with rows on)",
             obj="settings.DATABASES",
             id="wsroute.W001",
+        )
+    ]
+
+
+@register()
+def check_sync_workers_on_sqlite(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Sync handlers in several threads write SQLite one at a time: "database is locked"."""
+    workers = get_settings().SYNC_WORKERS
+    engine = settings.DATABASES.get("default", {}).get("ENGINE", "")
+    if workers is None or workers == 1 or not engine.endswith("sqlite3"):
+        return []
+    return [
+        Warning(
+            f"WSROUTE['SYNC_WORKERS'] is {workers} and the default database is SQLite: sync handlers "
+            "writing in several threads wait for SQLite's one write lock, and transactions that read "
+            "before they write fail with 'database is locked'",
+            hint="leave SYNC_WORKERS at None with SQLite (asgiref's one shared thread), or use PostgreSQL",
+            obj="settings.WSROUTE",
+            id="wsroute.W004",
         )
     ]
 

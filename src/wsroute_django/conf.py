@@ -36,6 +36,9 @@ class WsrouteSettings:
     ERROR_LIMIT: str | None = "50/10s"
     #: Prometheus metrics (needs the wsroute[metrics] extra); off: they cost nothing
     METRICS: bool = False
+    #: sync handlers (and sync hooks, middleware and layer-event methods) run on a pool of this
+    #: many threads per process; None: asgiref's one shared thread (``database_sync_to_async``)
+    SYNC_WORKERS: int | None = None
 
 
 DEFAULTS = WsrouteSettings()

@@ -1,8 +1,9 @@
 """The benchmark scripts at tiny sizes: each must run to its end and print its table.
 
 Not a measurement (the sizes are far too small for figures that mean anything): a check that
-``bench/scale.py``, ``bench/echo.py`` and ``bench/churn.py`` still run against the current code, so
-a change that breaks one shows here rather than on the next benchmark run. Each runs in a
+``bench/scale.py``, ``bench/echo.py``, ``bench/churn.py`` and ``bench/sync_handlers.py`` still
+run against the current code, so a change that breaks one shows here rather than on the next
+benchmark run. Each runs in a
 subprocess, as ``python bench/<name>.py`` runs it, for a few seconds.
 
 ``echo.py`` and ``churn.py`` have no size below ``--quick``: they run through their ``main()`` with
@@ -79,10 +80,32 @@ def test_echo() -> None:
     output = one_round("echo")
     for server in ("uvicorn", "daphne"):
         assert re.search(rf"^{server} \S+: 1 rounds", output, re.MULTILINE), output
-    table_rows(output, r"variant\s+msgs/s\s+vs raw", ("raw", "decorator", "subclass", "raw_nohop"))
+    table_rows(output, r"variant\s+msgs/s\s+vs raw", ("raw", "decorator", "subclass", "raw_nohop", "asgi"))
+    assert "server CPU/msg vs the bare ASGI app" in output, output
 
 
 def test_churn() -> None:
     """One round of connect/disconnect churn with and without Socket rows, on SQLite."""
     output = one_round("churn", "--postgres-url", "")
     table_rows(output, r"variant\s+conns/s\s+vs raw", ("raw", "wsroute_norows", "wsroute_rows_sqlite"))
+
+
+def test_sync_handlers() -> None:
+    """10 sockets sending ORM reads through the shared thread and a pool of 2, on SQLite."""
+    output = run(
+        "sync_handlers.py",
+        "--quick",
+        "--runners",
+        "shared,2",
+        "--sockets",
+        "20",
+        "--counts",
+        "10",
+        "--queries",
+        "read",
+        "--postgres-url",
+        "",
+    )
+    for runner in ("shared", "2"):
+        assert re.search(rf"^\s+sqlite\s+{runner} read\s+10 sockets:\s+\d+ replies/s", output, re.MULTILINE), output
+    assert re.search(r"errors\s+0\s", output), output

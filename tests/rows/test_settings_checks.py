@@ -12,7 +12,12 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from wsroute_django.checks import check_channel_layer, check_connection_reuse, check_settings
+from wsroute_django.checks import (
+    check_channel_layer,
+    check_connection_reuse,
+    check_settings,
+    check_sync_workers_on_sqlite,
+)
 from wsroute_django.conf import DEFAULTS, get_settings
 
 
@@ -51,6 +56,10 @@ def test_the_test_settings_are_clean() -> None:
         ({"MAX_MESSAGE_SIZE": "1MB"}, ["wsroute.E007"]),
         ({"MAX_MESSAGE_SIZE": True}, ["wsroute.E007"]),
         ({"PERSISTS": True, "MAX_MESSAGE_SIZE": 0}, ["wsroute.E002", "wsroute.E007"]),
+        ({"SYNC_WORKERS": 0}, ["wsroute.E009"]),
+        ({"SYNC_WORKERS": True}, ["wsroute.E009"]),
+        ({"SYNC_WORKERS": "8"}, ["wsroute.E009"]),
+        ({"SYNC_WORKERS": 2.0}, ["wsroute.E009"]),
     ],
 )
 def test_bad_values_are_errors(value: Any, expected: list[str]) -> None:
@@ -119,3 +128,16 @@ def test_rows_without_a_channel_layer_are_a_warning() -> None:
         assert check_channel_layer() == []
     with override_settings(WSROUTE={"PERSIST": True}):
         assert check_channel_layer() == []
+
+
+def test_a_sync_pool_on_sqlite_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = settings.DATABASES["default"]
+    monkeypatch.setitem(default, "ENGINE", "django.db.backends.sqlite3")
+    with override_settings(WSROUTE={"SYNC_WORKERS": 4}):
+        assert [warning.id for warning in check_sync_workers_on_sqlite()] == ["wsroute.W004"]
+    for fine in (None, 1):
+        with override_settings(WSROUTE={"SYNC_WORKERS": fine}):
+            assert check_sync_workers_on_sqlite() == []
+    monkeypatch.setitem(default, "ENGINE", "django.db.backends.postgresql")
+    with override_settings(WSROUTE={"SYNC_WORKERS": 8}):
+        assert check_sync_workers_on_sqlite() == []
