@@ -72,7 +72,7 @@ if _redis_url:
     _host = {"address": _redis_url, "socket_timeout": 10, "max_connections": 1000}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_host]}}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}}
 
 LOGGING = {
     "version": 1,

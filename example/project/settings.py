@@ -100,7 +100,7 @@ if _redis_url:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}}
 
 WSROUTE = {
     # Short, so the "who is here" list forgets the sockets of a crashed process within ~30 s.

@@ -129,7 +129,7 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         Warning(
             "WSROUTE['PERSIST'] is on but CHANNEL_LAYERS is not set: sockets get no channel name, "
             "so no Socket rows are written and groups cannot be used",
-            hint="CHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}} "
+            hint="CHANNEL_LAYERS = {'default': {'BACKEND': 'wsroute_django.memory_layer.MemoryChannelLayer'}} "
             "for one process, channels_redis for several",
             obj="settings.CHANNEL_LAYERS",
             id="wsroute.W002",

@@ -554,7 +554,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         if self.channel_layer is None:
             raise RuntimeError(
                 "groups need a channel layer: set CHANNEL_LAYERS in settings "
-                "(channels.layers.InMemoryChannelLayer for one process, channels_redis for several)"
+                "(wsroute_django.memory_layer.MemoryChannelLayer for one process, channels_redis for several)"
             )
         return self.channel_layer
 

@@ -29,8 +29,12 @@ from django.views import View
 from tests.adversarial.conftest import CLOSE_INTERNAL_ERROR, TIMEOUT, Client, Connect
 from wsroute_django import JSONWebSocket, RoutedSocketHandler, SocketMiddleware, SocketRouter
 from wsroute_django.consumer import SocketConsumer
+from wsroute_django.memory_layer import MemoryChannelLayer
 from wsroute_django.models import Socket
 from wsroute_django.rows import liveness
+
+#: the in-memory layers whose group table tests may read (Channels' and wsroute's)
+IN_MEMORY_LAYERS = (InMemoryChannelLayer, MemoryChannelLayer)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -209,7 +213,7 @@ async def until(event: asyncio.Event, what: str) -> None:
 
 async def group_members(layer: BaseChannelLayer, group: str) -> set[str]:
     """The channels in ``group``, read from the layer itself (in-memory or channels-redis)."""
-    if isinstance(layer, InMemoryChannelLayer):
+    if isinstance(layer, IN_MEMORY_LAYERS):
         return set(layer.groups.get(group, {}))
     redis = layer.connection(layer.consistent_hash(group))
     members = await redis.zrange(layer._group_key(group), 0, -1)

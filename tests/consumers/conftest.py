@@ -18,6 +18,11 @@ import pytest
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from wsroute_django.memory_layer import MemoryChannelLayer
+
+#: the in-memory layers whose group table tests may read (Channels' and wsroute's)
+IN_MEMORY_LAYERS = (InMemoryChannelLayer, MemoryChannelLayer)
+
 #: seconds to wait for a frame that must arrive (generous: sync handlers hop threads)
 TIMEOUT = 3.0
 #: seconds to watch for a frame that must not arrive
@@ -104,10 +109,10 @@ async def channel_layer() -> AsyncIterator[BaseChannelLayer]:
 
 
 @pytest.fixture
-def memory_layer(channel_layer: BaseChannelLayer) -> InMemoryChannelLayer:
+def memory_layer(channel_layer: BaseChannelLayer) -> InMemoryChannelLayer | MemoryChannelLayer:
     """The in-memory layer, for tests that look at its group table."""
-    if not isinstance(channel_layer, InMemoryChannelLayer):
-        pytest.skip("inspects InMemoryChannelLayer.groups")
+    if not isinstance(channel_layer, IN_MEMORY_LAYERS):
+        pytest.skip("inspects the in-memory layer's groups")
     return channel_layer
 
 

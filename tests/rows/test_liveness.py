@@ -28,7 +28,11 @@ from tests.rows.conftest import TIMEOUT, Sockets, eventually, only_row, rows
 from wsroute_django import JSONWebSocket, groups, presence, signals
 from wsroute_django import layer as messages
 from wsroute_django import rows as socket_rows
+from wsroute_django.memory_layer import MemoryChannelLayer
 from wsroute_django.models import Socket, SocketGroup
+
+#: the in-memory layers whose group table tests may read (Channels' and wsroute's)
+IN_MEMORY_LAYERS = (InMemoryChannelLayer, MemoryChannelLayer)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,7 +78,7 @@ async def live_member(sockets: Sockets, room: str, user: Any) -> Any:
 
 async def assert_group_skips(layer: Any, room: str, live: Any, dead_channel: str) -> None:
     """The layer group still reaches ``live`` but no longer ``dead_channel``."""
-    if isinstance(layer, InMemoryChannelLayer):
+    if isinstance(layer, IN_MEMORY_LAYERS):
         assert dead_channel not in layer.groups.get(room, {})
     await layer.group_send(room, {"type": groups.SEND, "frame": {"n": "to the group"}})
     assert await live.receive_json_from(timeout=TIMEOUT) == {"n": "to the group"}

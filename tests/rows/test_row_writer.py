@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -273,3 +274,26 @@ async def test_rows_do_not_queue_behind_a_busy_sync_handler(sockets: Sockets) ->
     assert {row.path for row in await rows()} == {"/busy/", "/meanwhile/"}
     await meanwhile.send_json_to({"event": "who"})
     assert len((await meanwhile.receive_json_from(timeout=TIMEOUT))["here"]) == 1
+
+
+def synchronous_commit(close: bool = True) -> str:
+    """This thread's connection's ``synchronous_commit`` (PostgreSQL); the connection is closed
+    after, as a thread other than the test's own must not keep the test database open."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            (value,) = cursor.fetchone()
+        return str(value)
+    finally:
+        if close:
+            connection.close()
+
+
+@pytest.mark.skipif(SQLITE, reason="synchronous_commit is PostgreSQL's")
+async def test_only_the_row_thread_commits_without_waiting_for_the_disk(sockets: Sockets) -> None:
+    await sockets.connect(Plain, "/soft-state/")
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(socket_rows._row_thread(), synchronous_commit) == "off"
+    # the project's own connections keep PostgreSQL's durable commits
+    assert await database_sync_to_async(synchronous_commit)(close=False) == "on"
+    assert await asyncio.to_thread(synchronous_commit) == "on"

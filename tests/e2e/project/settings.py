@@ -86,7 +86,7 @@ if _redis_url:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}}
 
 WSROUTE: dict[str, Any] = {
     "PERSIST": False,  # the e2e consumers turn it on themselves (persist = True)
