@@ -2,6 +2,7 @@
 
     python bench/echo.py            full run (under 3 minutes)
     python bench/echo.py --quick    about 30 seconds, noisier
+    python bench/echo.py --pipeline 10    pipelined: 10 requests in flight per connection
 
 The app in ``bench/echo_app.py`` is served on 127.0.0.1 by real ASGI servers, uvicorn and then
 daphne, each a subprocess on a free port (started, polled until the port accepts connections,
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import statistics
 import sys
@@ -109,6 +111,8 @@ class Settings:
     #: stop adding rounds after this many seconds per server (at least ``min_rounds`` always run)
     budget_s: float
     min_rounds: int
+    #: requests a connection sends before it reads their replies (1: request/response)
+    window: int = 1
 
 
 FULL = Settings(connections=4, messages=250, warmup=250, rounds=100, budget_s=75.0, min_rounds=5)
@@ -158,13 +162,17 @@ class Result:
     error: str | None = None
 
 
-async def exchange(ws: ClientConnection, request: str, expected: str, count: int) -> int:
-    """``count`` request/response ping-pongs; returns how many replies were not ``expected``."""
+async def exchange(ws: ClientConnection, request: str, expected: str, count: int, window: int = 1) -> int:
+    """``count`` ping-pongs, ``window`` requests sent before their replies are read (1:
+    request/response); returns how many replies were not ``expected``."""
     mismatches = 0
-    for _ in range(count):
-        await ws.send(request)
-        if await ws.recv() != expected:
-            mismatches += 1
+    for start in range(0, count, window):
+        batch = min(window, count - start)
+        for _ in range(batch):
+            await ws.send(request)
+        for _ in range(batch):
+            if await ws.recv() != expected:
+                mismatches += 1
     return mismatches
 
 
@@ -179,13 +187,13 @@ async def first_reply(ws: ClientConnection, variant: Variant) -> str:
 
 
 async def run_variant(
-    server: Server, conns: Sequence[ClientConnection], variant: Variant, expected: str, count: int
+    server: Server, conns: Sequence[ClientConnection], variant: Variant, expected: str, count: int, window: int = 1
 ) -> Sample:
     """Every connection of ``variant`` does ``count`` ping-pongs, all at once."""
     server_cpu = server.cpu_seconds()
     client_cpu = time.process_time()
     start = time.perf_counter()
-    jobs = [exchange(ws, variant.request, expected, count) for ws in conns]
+    jobs = [exchange(ws, variant.request, expected, count, window) for ws in conns]
     async with asyncio.timeout(ROUND_TIMEOUT_S):  # not wait_for(gather()): that leaks a cancelled gather
         mismatches = await asyncio.gather(*jobs)
     wall = time.perf_counter() - start
@@ -217,7 +225,9 @@ async def measure(server: Server, settings: Settings, result: Result) -> None:
             for ws in conns[variant.name]:
                 expected[variant.name] = await first_reply(ws, variant)
         for variant in VARIANTS:
-            await run_variant(server, conns[variant.name], variant, expected[variant.name], settings.warmup)
+            await run_variant(
+                server, conns[variant.name], variant, expected[variant.name], settings.warmup, settings.window
+            )
         measure_start = time.monotonic()
         try:
             while result.rounds < settings.rounds and (
@@ -226,7 +236,7 @@ async def measure(server: Server, settings: Settings, result: Result) -> None:
                 shift = result.rounds % len(VARIANTS)
                 round_samples = {
                     variant.name: await run_variant(
-                        server, conns[variant.name], variant, expected[variant.name], settings.messages
+                        server, conns[variant.name], variant, expected[variant.name], settings.messages, settings.window
                     )
                     for variant in (*VARIANTS[shift:], *VARIANTS[:shift])
                 }
@@ -281,7 +291,8 @@ def print_result(result: Result, layer: str) -> tuple[int, int]:
     settings = result.settings
     print(
         f"\n{result.server} {result.version}: {result.rounds} rounds in {result.elapsed_s:.1f} s, "
-        f"{settings.connections} connections x {settings.messages} ping-pongs per variant per round, "
+        f"{settings.connections} connections x {settings.messages} ping-pongs per variant per round"
+        f"{f' (pipelined: {settings.window} in flight)' if settings.window > 1 else ''}, "
         f"channel layer: {layer}"
     )
     if result.error is not None:
@@ -367,8 +378,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="run each server under cProfile, writing DIR/<server>.prof (slows the server; numbers not comparable)",
     )
+    parser.add_argument(
+        "--pipeline",
+        type=int,
+        default=1,
+        metavar="N",
+        help="requests each connection sends before reading their replies (default 1: request/response)",
+    )
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
+    if args.pipeline < 1:
+        parser.error("--pipeline: at least 1")
+    settings = dataclasses.replace(QUICK if args.quick else FULL, window=args.pipeline)
     args.profile = start_report(f"wsroute echo benchmark ({'quick' if args.quick else 'full'}", settings, args.profile)
     started = time.monotonic()
     results: list[Result] = []

@@ -84,6 +84,13 @@ def test_echo() -> None:
     assert "server CPU/msg vs the bare ASGI app" in output, output
 
 
+def test_echo_pipelined() -> None:
+    """One pipelined round (5 requests in flight per connection) on uvicorn."""
+    output = one_round("echo", "--pipeline", "5", "--servers", "uvicorn")
+    assert "(pipelined: 5 in flight)" in output, output
+    table_rows(output, r"variant\s+msgs/s\s+vs raw", ("raw", "decorator", "subclass", "raw_nohop", "asgi"))
+
+
 def test_churn() -> None:
     """One round of connect/disconnect churn with and without Socket rows, on SQLite."""
     output = one_round("churn", "--postgres-url", "")
