@@ -319,7 +319,11 @@ class FanOut:
         self.readers = [asyncio.ensure_future(self.read(index, reader)) for index, reader in enumerate(members)]
 
     @classmethod
-    async def open(cls, server: FanoutServer, members: int, stack: contextlib.AsyncExitStack) -> FanOut:
+    async def open(
+        cls, server: FanoutServer, members: int, stack: contextlib.AsyncExitStack, prefix: str = "/"
+    ) -> FanOut:
+        """``members`` sockets on ``<prefix>member/`` and a sender on ``<prefix>sender/``."""
+
         async def open_socket(path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
             opened = await open_bare(server, handshake(server, path))
             if opened is None:
@@ -327,8 +331,8 @@ class FanOut:
             stack.push_async_callback(close_bare, opened[1])
             return opened
 
-        member_sockets = [await open_socket("/member/") for _ in range(members)]
-        _, sender = await open_socket("/sender/")
+        member_sockets = [await open_socket(f"{prefix}member/") for _ in range(members)]
+        _, sender = await open_socket(f"{prefix}sender/")
         fan = cls(server, sender, [reader for reader, _ in member_sockets])
         stack.push_async_callback(fan.stop)
         return fan

@@ -6,13 +6,20 @@ settings are already configured, so a server can load it directly::
     WSROUTE_BENCH_LAYER=memory python -m uvicorn fanout_app:application --app-dir bench
 
 ``WSROUTE_BENCH_LAYER`` picks the channel layer: ``inmemory`` (Channels'
-``InMemoryChannelLayer``, the default) or ``memory`` (wsroute's ``MemoryChannelLayer``).
+``InMemoryChannelLayer``, the default), ``memory`` (wsroute's ``MemoryChannelLayer``) or
+``redis`` (channels-redis at ``WSROUTE_BENCH_REDIS_URL``, default redis://127.0.0.1:6379/0).
 
 Paths (all ``JSONWebSocket`` consumers, so each socket also has a layer pump waiting on its channel):
 
     /member/   joins the group "fan" on connect; gets {"event": "shouted", "n": n} for each shout
     /sender/   {"event": "shout", "n": n} -> group_send("fan", "shouted", {"n": n}), no reply
     /idle/     {"event": "ping"} -> {"event": "pong"}; joins no group
+
+and the same fan-out written as a stock Channels project would (``AsyncJsonWebsocketConsumer``,
+a ``chat.message``-style handler method per event type), for ``bench/fanout_stock.py``:
+
+    /stock/member/   joins the group "stock_fan"; sends {"event": "shouted", "n": n} per shout
+    /stock/sender/   {"event": "shout", "n": n} -> group_send("stock_fan", {"type": "shouted", "n": n})
 """
 
 from __future__ import annotations
@@ -27,8 +34,18 @@ LAYER_ENV = "WSROUTE_BENCH_LAYER"
 LAYERS: dict[str, dict[str, Any]] = {
     "inmemory": {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
     "memory": {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}},
+    "redis": {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": os.environ.get("WSROUTE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")}],
+                "prefix": "wsroute-bench",
+            },
+        }
+    },
 }
 GROUP = "fan"
+STOCK_GROUP = "stock_fan"
 
 if not settings.configured:
     _layer = os.environ.get(LAYER_ENV, "inmemory")
@@ -53,12 +70,13 @@ if not settings.configured:
     django.setup()
 
 # Channels and wsroute read settings when imported, so they come after settings.configure().
+from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from wsroute_django.jsonsocket import JSONWebSocket  # noqa: E402
 
-__all__ = ["Idle", "Member", "Sender", "application"]
+__all__ = ["Idle", "Member", "Sender", "StockMember", "StockSender", "application"]
 
 
 class Member(JSONWebSocket):
@@ -82,6 +100,28 @@ class Idle(JSONWebSocket):
         return {"event": "pong"}
 
 
+class StockMember(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
+    """A stock Channels listener: joins the group, then accepts."""
+
+    async def connect(self) -> None:
+        await self.channel_layer.group_add(STOCK_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(STOCK_GROUP, self.channel_name)
+
+    async def shouted(self, message: dict[str, Any]) -> None:
+        await self.send_json({"event": "shouted", "n": message["n"]})
+
+
+class StockSender(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """A stock Channels sender: each client ``shout`` becomes one ``group_send``."""
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "shout":
+            await self.channel_layer.group_send(STOCK_GROUP, {"type": "shouted", "n": content["n"]})
+
+
 application = ProtocolTypeRouter(
     {
         "websocket": URLRouter(
@@ -89,6 +129,8 @@ application = ProtocolTypeRouter(
                 path("member/", Member.as_asgi()),
                 path("sender/", Sender.as_asgi()),
                 path("idle/", Idle.as_asgi()),
+                path("stock/member/", StockMember.as_asgi()),
+                path("stock/sender/", StockSender.as_asgi()),
             ]
         )
     }

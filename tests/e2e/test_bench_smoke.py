@@ -1,10 +1,10 @@
 """The benchmark scripts at tiny sizes: each must run to its end and print its table.
 
 Not a measurement (the sizes are far too small for figures that mean anything): a check that
-``bench/scale.py``, ``bench/echo.py``, ``bench/churn.py`` and ``bench/sync_handlers.py`` still
-run against the current code, so a change that breaks one shows here rather than on the next
-benchmark run. Each runs in a
-subprocess, as ``python bench/<name>.py`` runs it, for a few seconds.
+``bench/scale.py``, ``bench/echo.py``, ``bench/churn.py``, ``bench/fanout_stock.py`` and
+``bench/sync_handlers.py`` still run against the current code, so a change that breaks one
+shows here rather than on the next benchmark run. Each runs in a subprocess, as
+``python bench/<name>.py`` runs it, for a few seconds.
 
 ``echo.py`` and ``churn.py`` have no size below ``--quick``: they run through their ``main()`` with
 ``--quick`` and their ``QUICK`` settings cut to one round (``rounds``, ``min_rounds`` and
@@ -89,6 +89,14 @@ def test_echo_pipelined() -> None:
     output = one_round("echo", "--pipeline", "5", "--servers", "uvicorn")
     assert "(pipelined: 5 in flight)" in output, output
     table_rows(output, r"variant\s+msgs/s\s+vs raw", ("raw", "decorator", "subclass", "raw_nohop", "asgi"))
+
+
+def test_fanout_against_stock() -> None:
+    """One round of the 100-member fan-out, stock Channels and wsroute, on the in-memory layers."""
+    output = one_round("fanout_stock", "--redis-url", "")
+    for label in ("InMemoryChannelLayer stock", "InMemoryChannelLayer wsroute", "MemoryChannelLayer wsroute"):
+        assert re.search(rf"^\s+{label}\s+[\d,]+\s", output, re.MULTILINE), output
+    assert "wsroute on MemoryChannelLayer vs stock on InMemoryChannelLayer" in output, output
 
 
 def test_churn() -> None:
