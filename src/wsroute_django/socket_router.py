@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from wsroute import ConfigError, RouteTableBuilder
@@ -37,10 +37,14 @@ class SocketRouter:
     an error at import time.
     """
 
-    def __init__(self, handler: type[SocketConsumer] = RoutedSocketHandler) -> None:
+    def __init__(
+        self, handler: type[SocketConsumer] = RoutedSocketHandler, *, emits: Mapping[str, object] | None = None
+    ) -> None:
         if not (isinstance(handler, type) and issubclass(handler, SocketConsumer)):
             raise ConfigError(f"SocketRouter(handler=...) needs a RoutedSocketHandler subclass, got {handler!r}")
         self.handler = handler
+        #: frames the consumer sends by itself, by name (the consumer class's ``emits``)
+        self.emits = dict(emits or {})
         # Checked as each decorator runs, in the class body: errors raised later, from
         # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
         self._builder = RouteTableBuilder(owner="SocketRouter")
@@ -109,6 +113,7 @@ class SocketRouter:
             "__module__": self.handler.__module__,
             "__qualname__": f"{self._name}.Handler",
             "routes": (*self.handler.routes, *self._routes),
+            "emits": self.emits,
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)
