@@ -52,6 +52,7 @@ class SocketRouter:
         self._members: dict[str, Callable[..., Any]] = {}
         self._built: type[SocketConsumer] | None = None
         self._name = "SocketRouter"
+        self._module = handler.__module__  # the view's module, once the router is named
 
     def route(self, key: RouteKey, *, schema: object = None) -> Callable[[F], F]:
         """Route frames whose ``type`` is ``key`` (a name, or ``re.compile(...)`` matched in full)."""
@@ -89,6 +90,7 @@ class SocketRouter:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = self._builder.owner = f"{owner.__qualname__}.{name}"
+        self._module = owner.__module__
         self._built = self._build()
 
     def __getattr__(self, name: str) -> Any:
@@ -110,7 +112,7 @@ class SocketRouter:
 
     def _build(self) -> type[SocketConsumer]:
         namespace: dict[str, Any] = {
-            "__module__": self.handler.__module__,
+            "__module__": self._module,
             "__qualname__": f"{self._name}.Handler",
             "routes": (*self.handler.routes, *self._routes),
             "emits": self.emits,
