@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -299,7 +299,9 @@ def _plan(endpoint: Endpoint, registry: SchemaRegistry) -> _Plan:
     return _Plan(endpoint, routes, emitted)
 
 
-def _reply(handler: HandlerSpec, request: _Frame, registry: SchemaRegistry, where: str, unique: Any) -> _Frame | None:
+def _reply(
+    handler: HandlerSpec, request: _Frame, registry: SchemaRegistry, where: str, unique: Callable[[str], str]
+) -> _Frame | None:
     returns = handler.returns
     if returns is None:
         return None  # -> None: the handler sends what it sends itself

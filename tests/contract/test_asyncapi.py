@@ -182,3 +182,20 @@ def test_an_application_without_websockets_is_a_problem() -> None:
     assert [str(problem) for problem in problems] == [
         "ASGI_APPLICATION: the ProtocolTypeRouter has no 'websocket' entry"
     ]
+
+
+def test_emits_must_name_frames() -> None:
+    from wsroute import ConfigError
+    from wsroute_django import JSONWebSocket
+
+    for emits in ({"": project.Said}, ["said"], {1: project.Said}):
+        with pytest.raises(ConfigError, match=r"\.emits must map frame names \(non-empty strings\) to schemas"):
+            type("Broken", (JSONWebSocket,), {"emits": emits, "__module__": __name__})
+
+
+def test_a_subclass_adds_to_its_parents_emits() -> None:
+    class Louder(project.Chat):
+        emits = {"said": project.Sent, "shouted": project.Said}
+
+    assert Louder.emitted_frames() == {"said": project.Sent, "anything": None, "shouted": project.Said}
+    assert project.Game.socket.Handler.__module__ == "tests.contract.project"  # the view's module
