@@ -59,3 +59,13 @@ def test_wsroute_d_ts_declares_what_wsroute_js_exports() -> None:
         declared_body = declared_body[: declared_body.find("\n}\n")]
         missing = {name for name in methods if not re.search(rf"^  {name}\b", declared_body, re.M)}
         assert not missing, f"wsroute.d.ts does not declare {cls}.{', '.join(sorted(missing))}"
+
+
+def test_the_examples_declared_frames_accept_what_it_sends() -> None:
+    """The table's ``STATE`` schema takes ``Game.state()`` of a new and of a finished game."""
+    check = (
+        "from table.models import Game; from table.views import GameState; "
+        "game = Game(); GameState.model_validate(game.state()); "
+        "game.board = 'XXXOO....'; game.winner = 'X'; GameState.model_validate(game.state()); print('ok')"
+    )
+    assert generate(["shell", "-c", check]).splitlines()[-1] == "ok"  # after Django 5.2's import note
