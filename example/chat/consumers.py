@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, StringConstraints
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 from chat.models import Member
 from wsroute_django import JSONWebSocket, Reject, SocketMiddleware
@@ -41,12 +42,42 @@ class Say(BaseModel):
 # --8<-- [end:schema]
 
 
+# --8<-- [start:frames]
+class Sent(TypedDict):
+    """The reply to ``say``: the message went to the room."""
+
+    event: Literal["sent"]
+
+
+class Said(BaseModel):
+    """Someone in the room said something."""
+
+    name: str
+    text: str
+
+
+class Named(BaseModel):
+    """Someone joined or left the room."""
+
+    name: str
+
+
+class Names(BaseModel):
+    """Who is in the room, sorted."""
+
+    names: list[str]
+
+
+# --8<-- [end:frames]
+
+
 # --8<-- [start:consumer]
 class ChatConsumer(JSONWebSocket):
     """``/ws/chat/<room>/``: everyone in the room hears every message and sees who is here."""
 
     middlewares = [Nickname]
     persist = True  # a Socket row per connection, so presence can be queried
+    emits = {"message": Said, "joined": Named, "left": Named, "who": Names}  # what the server pushes
     name: str  # set by Nickname
 
     @property
@@ -60,7 +91,7 @@ class ChatConsumer(JSONWebSocket):
         self.group_send(self.room, "joined", {"name": self.name})
         self.group_call_event(self.room, "who")  # every socket in the room re-reads the list
 
-    async def on_say(self, event: Say) -> dict[str, Any]:  # async: runs on the event loop; await
+    async def on_say(self, event: Say) -> Sent:  # async: runs on the event loop; await
         await self.group_send(self.room, "message", {"name": self.name, "text": event.text})
         return {"event": "sent"}  # the reply, with the request's ref
 

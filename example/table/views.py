@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from table.models import Game
 from wsroute import UnknownType
@@ -33,14 +34,40 @@ class Move(BaseModel):
     cell: Annotated[int, Field(ge=0, le=8)]
 
 
+class Ok(TypedDict):
+    type: Literal["OK"]
+
+
+class Unknown(TypedDict):
+    type: Literal["UNKNOWN"]
+    got: str
+    hint: str
+
+
+class Seats(BaseModel):
+    """Who sits where: a username, or ``None`` for a free seat."""
+
+    X: str | None
+    O: str | None  # noqa: E741  # the seat's name
+
+
+class GameState(BaseModel):
+    """The whole game, pushed to everyone at the table after every change."""
+
+    board: Annotated[list[Literal["X", "O", "."]], Field(min_length=9, max_length=9)]
+    seats: Seats
+    turn: Literal["X", "O"]
+    winner: Literal["X", "O", "draw"] | None
+
+
 def push_state(socket: Any, game: Game) -> None:
     """Send the game to everyone at the table."""
     socket.group_send(TABLE, "STATE", game.state())
 
 
 class Table(View):
-    socket = SocketRouter(handler=SeatedPlayer)  # /ws/table/: players
-    watchers = SocketRouter()  # /ws/table/watch/: anyone may watch
+    socket = SocketRouter(handler=SeatedPlayer, emits={"STATE": GameState})  # /ws/table/: players
+    watchers = SocketRouter(emits={"STATE": GameState})  # /ws/table/watch/: anyone may watch
 
     def get(self, request: HttpRequest) -> HttpResponse:
         socket_url = "/ws/table/" if request.user.is_authenticated else "/ws/table/watch/"
@@ -54,7 +81,7 @@ class Table(View):
         socket.send_json({"type": "STATE", **Game.current().state()})
 
     @socket.route("GAME_MOVE")  # an exact name: tried before the regex below
-    def move(socket: Any, content: Move) -> dict[str, Any]:  # validated: a bad cell gets validation_error
+    def move(socket: Any, content: Move) -> Ok:  # validated: a bad cell gets validation_error
         with transaction.atomic():
             game = Game.current(for_update=True)
             game.move(socket.user, content.cell)
@@ -63,7 +90,7 @@ class Table(View):
         return {"type": "OK"}
 
     @socket.route(re.compile(r"GAME_(.+)"))  # GAME_SIT, GAME_STAND, GAME_RESET
-    def act(socket: Any, content: dict[str, Any], match: re.Match[str]) -> dict[str, Any]:
+    def act(socket: Any, content: dict[str, Any], match: re.Match[str]) -> Ok:
         actions = {"SIT": Game.sit, "STAND": Game.stand, "RESET": Game.restart}
         action = actions.get(match[1])
         if action is None:
@@ -76,7 +103,7 @@ class Table(View):
         return {"type": "OK"}
 
     @socket.default_route
-    def unknown(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
+    def unknown(socket: Any, content: dict[str, Any]) -> Unknown:
         logger.info("%s sent %r", socket.user, content["type"])
         return {"type": "UNKNOWN", "got": content["type"], "hint": "PING, or GAME_SIT / GAME_MOVE / GAME_RESET"}
 

@@ -16,13 +16,16 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from wsroute.errors import ConfigError
 from wsroute.types import SyncRunner
 from wsroute.validation import Validator, validator_for
 
-__all__ = ["HandlerSpec", "PreparedHandler", "describe", "is_async_callable"]
+__all__ = ["NOT_ANNOTATED", "HandlerSpec", "PreparedHandler", "describe", "is_async_callable"]
+
+#: ``HandlerSpec.returns`` of a handler without a return annotation (``None`` means ``-> None``)
+NOT_ANNOTATED: Final[object] = type("NotAnnotated", (), {"__repr__": lambda self: "NOT_ANNOTATED", "__slots__": ()})()
 
 
 def describe(fn: object) -> str:
@@ -66,6 +69,10 @@ class HandlerSpec:
     takes_content: bool
     takes_match: bool
     validator: Validator | None
+    #: what the message is validated against (a pydantic model, ``schema=``), or ``None``
+    schema: object = None
+    #: the handler's return annotation, resolved; ``NOT_ANNOTATED`` when it has none
+    returns: object = NOT_ANNOTATED
 
     @classmethod
     def from_callable(cls, fn: Callable[..., Any], *, schema: object | None = None) -> HandlerSpec:
@@ -73,7 +80,8 @@ class HandlerSpec:
         name = describe(fn)
         if not callable(fn):
             raise ConfigError(f"handler {name} is not callable")
-        params = list(_signature(fn, name).parameters.values())
+        signature = _signature(fn, name)
+        params = list(signature.parameters.values())
         positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "match"]
         varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
         if not positional and not varargs:
@@ -99,6 +107,7 @@ class HandlerSpec:
             schema = _model_annotation(content_param.annotation)
         if schema is not None and content_param is None and not varargs:
             raise ConfigError(f"handler {name} has schema={schema!r} but takes no content parameter")
+        returns = signature.return_annotation
         return cls(
             fn=fn,
             name=name,
@@ -106,6 +115,8 @@ class HandlerSpec:
             takes_content=content_param is not None or varargs,
             takes_match=takes_match,
             validator=validator_for(schema) if schema is not None else None,
+            schema=schema,
+            returns=NOT_ANNOTATED if returns is inspect.Signature.empty else returns,
         )
 
     @classmethod

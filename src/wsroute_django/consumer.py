@@ -33,7 +33,7 @@ from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL, Connecti
 from wsroute.envelope import splice
 from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
-from wsroute.routing import RouteKey
+from wsroute.routing import RouteKey, RouteTable
 from wsroute_django import groups, layer, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
@@ -109,6 +109,14 @@ _LAYER_HANDLER_GRACE: Final = 5.0
 _OUTAGE_LOG = LogThrottle("in this process")
 
 
+def _check_emits(cls: type) -> None:
+    emits = vars(cls).get("emits", {})
+    if not isinstance(emits, Mapping) or not all(isinstance(name, str) and name for name in emits):
+        raise ConfigError(
+            f"{cls.__qualname__}.emits must map frame names (non-empty strings) to schemas, got {emits!r}"
+        )
+
+
 async def _reap(pump: asyncio.Task[None]) -> None:
     """Cancel ``pump`` every half second until it ends (a minute at most)."""
     for _ in range(120):
@@ -141,6 +149,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     persist: ClassVar[bool | None] = None
     #: names the client may never route to, whatever else the class defines
     lifecycle_names: ClassVar[frozenset[str]] = frozenset({"on_connect", "on_disconnect"})
+    #: frames this consumer sends by itself (not replies), by routing-key value: ``{"message":
+    #: ChatMessage}``; the schema (a pydantic model, ``TypedDict`` or dataclass, ``None`` for
+    #: any object) describes the frame's other members. Read by ``manage.py wsroute_asyncapi``
+    #: and ``wsroute_typescript``; merged with the parents' ``emits``.
+    emits: ClassVar[Mapping[str, object]] = {}
 
     _dispatcher: ClassVar[Dispatcher]
     _connect_hook: ClassVar[PreparedHandler | None]
@@ -148,13 +161,16 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     #: layer message type (dots as underscores) -> a layer-event method the user's class defines
     _layer_methods: ClassVar[dict[str, str]]
     _limits_cache: ClassVar[tuple[WsrouteSettings, Limits] | None] = None
+    _declared_table: ClassVar[RouteTable[HandlerSpec]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_emits(cls)
         builder = RouteTableBuilder(owner=cls.__qualname__)
         cls._collect_routes(builder)
+        cls._declared_table = builder.build()
         cls._dispatcher = Dispatcher(
-            builder.build(),
+            cls._declared_table,
             key=cls.type_key,
             error_value=cls.error_value,
             middlewares=tuple(cls.middlewares),
@@ -304,6 +320,19 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         """The routing keys this consumer answers, in resolution order (``None``: default route)."""
         for route in cls._dispatcher.table:
             yield route.key
+
+    @classmethod
+    def route_table(cls) -> RouteTable[HandlerSpec]:
+        """The consumer's routes as declared: each handler with its schema and return annotation."""
+        return cls._declared_table
+
+    @classmethod
+    def emitted_frames(cls) -> dict[str, object]:
+        """``emits`` of this class merged over its parents' (a subclass's entry wins)."""
+        merged: dict[str, object] = {}
+        for base in reversed(cls.__mro__):
+            merged.update(vars(base).get("emits", {}))
+        return merged
 
     # -- the core's Transport ---------------------------------------------------------------
 

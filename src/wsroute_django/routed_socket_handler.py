@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from wsroute_django.consumer import RouteEntry, SocketConsumer
 
-__all__ = ["RoutedSocketHandler"]
+__all__ = ["Pong", "RoutedSocketHandler"]
+
+
+class Pong(TypedDict):
+    """The answer to the client's keep-alive ``{"type": "PING"}``."""
+
+    type: Literal["PONG"]
+    #: the server's clock, in seconds since the epoch
+    ts: float
 
 
 class RoutedSocketHandler(SocketConsumer):
@@ -32,7 +42,7 @@ class RoutedSocketHandler(SocketConsumer):
 
     routes: ClassVar[tuple[RouteEntry, ...]] = (("PING", "answer_ping"),)
 
-    async def answer_ping(self, content: dict[str, Any]) -> dict[str, Any]:
+    async def answer_ping(self, content: dict[str, Any]) -> Pong:
         """``{"type": "PING"}`` -> ``{"type": "PONG", "ts": <server time>}``: the client's keep-alive."""
         return {"type": "PONG", "ts": time.time()}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from wsroute import ConfigError, RouteTableBuilder
@@ -37,10 +37,14 @@ class SocketRouter:
     an error at import time.
     """
 
-    def __init__(self, handler: type[SocketConsumer] = RoutedSocketHandler) -> None:
+    def __init__(
+        self, handler: type[SocketConsumer] = RoutedSocketHandler, *, emits: Mapping[str, object] | None = None
+    ) -> None:
         if not (isinstance(handler, type) and issubclass(handler, SocketConsumer)):
             raise ConfigError(f"SocketRouter(handler=...) needs a RoutedSocketHandler subclass, got {handler!r}")
         self.handler = handler
+        #: frames the consumer sends by itself, by name (the consumer class's ``emits``)
+        self.emits = dict(emits or {})
         # Checked as each decorator runs, in the class body: errors raised later, from
         # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
         self._builder = RouteTableBuilder(owner="SocketRouter")
@@ -48,6 +52,7 @@ class SocketRouter:
         self._members: dict[str, Callable[..., Any]] = {}
         self._built: type[SocketConsumer] | None = None
         self._name = "SocketRouter"
+        self._module = handler.__module__  # the view's module, once the router is named
 
     def route(self, key: RouteKey, *, schema: object = None) -> Callable[[F], F]:
         """Route frames whose ``type`` is ``key`` (a name, or ``re.compile(...)`` matched in full)."""
@@ -85,6 +90,7 @@ class SocketRouter:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = self._builder.owner = f"{owner.__qualname__}.{name}"
+        self._module = owner.__module__
         self._built = self._build()
 
     def __getattr__(self, name: str) -> Any:
@@ -106,9 +112,10 @@ class SocketRouter:
 
     def _build(self) -> type[SocketConsumer]:
         namespace: dict[str, Any] = {
-            "__module__": self.handler.__module__,
+            "__module__": self._module,
             "__qualname__": f"{self._name}.Handler",
             "routes": (*self.handler.routes, *self._routes),
+            "emits": self.emits,
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)
