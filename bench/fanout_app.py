@@ -38,7 +38,14 @@ LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": os.environ.get("WSROUTE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")}],
+                # channels-redis's receive blocks 5 s in BZPOPMIN; redis-py 8's default 5 s socket
+                # timeout would kill an idle consumer (docs/deploying.md), stock and wsroute alike.
+                "hosts": [
+                    {
+                        "address": os.environ.get("WSROUTE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                        "socket_timeout": 10,
+                    }
+                ],
                 "prefix": "wsroute-bench",
             },
         }
