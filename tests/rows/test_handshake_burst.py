@@ -1,5 +1,11 @@
-"""1,000 WebSocket handshakes at once against one daphne with Socket rows: every one completes
+"""WebSocket handshakes at once against one daphne with Socket rows: every one completes
 within daphne's default handshake timeout (5 s), in both styles, and every row goes afterwards.
+
+The suite opens 300 at once (``WSROUTE_BURST_SOCKETS``): enough to make every row share a
+batch with others, small enough that a busy CI machine does not turn daphne's timeout into a
+measurement of its own speed. The full-size run is by hand, on an otherwise idle machine::
+
+    WSROUTE_BURST_SOCKETS=1000 python -m pytest tests/rows/test_handshake_burst.py -s
 
 daphne is started with its defaults (``--websocket_connect_timeout 5``): a handshake the server
 does not finish in time is dropped by daphne itself, so a slow row write shows up here as a
@@ -28,7 +34,7 @@ from tests.e2e.support import COMMAND_TIMEOUT, PYTHON, REPO, Cluster, Database, 
 
 pytestmark = pytest.mark.e2e
 
-SOCKETS = 1000
+SOCKETS = int(os.environ.get("WSROUTE_BURST_SOCKETS", "300"))
 #: daphne's default --websocket_connect_timeout
 DAPHNE_HANDSHAKE_TIMEOUT = 5.0
 #: the client's own limit: long enough to see daphne's verdict (the TCP backlog may hold some SYNs)
@@ -105,7 +111,7 @@ async def count(db: Database) -> tuple[int, int]:
     ("style", "path", "groups"),
     [("decorator", "/lobby/", 0), ("subclass", "/chat/burst/", 1)],
 )
-async def test_a_thousand_handshakes_at_once_all_complete(
+async def test_a_burst_of_handshakes_all_complete(
     burst_cluster: Cluster, style: str, path: str, groups: int
 ) -> None:
     server = await burst_cluster.start("burst")
