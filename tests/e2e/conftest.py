@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import COMMAND_TIMEOUT, PYTHON, REPO, Cluster, Database, base_env, prepare_postgres
+from tests.e2e.support import Cluster, Database, migrated_database
 
 
 @pytest.fixture(scope="session")
 def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Database]:
-    """The servers' database, migrated once: a SQLite file, or ``wsroute_e2e`` on PostgreSQL."""
-    env = base_env()
-    url = os.environ.get("WSROUTE_TEST_DATABASE_URL")
-    if url:
-        db = Database(pg_conninfo=prepare_postgres(url))
-    else:
-        path = tmp_path_factory.mktemp("e2e-db") / "db.sqlite3"
-        env["E2E_SQLITE_PATH"] = str(path)
-        db = Database(sqlite_path=path)
-    subprocess.run(
-        [PYTHON, "-m", "django", "migrate", "--no-input", "-v", "0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=COMMAND_TIMEOUT,
-    )
-    return env, db
+    """The servers' database, migrated once: a SQLite file, or ``wsroute_e2e_<database>`` on PostgreSQL."""
+    return migrated_database(tmp_path_factory)
 
 
 @pytest.fixture

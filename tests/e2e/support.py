@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+import pytest
 import redis.asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -104,20 +105,47 @@ class Database:
 
 
 def prepare_postgres(url: str, name: str = PG_DATABASE) -> str:
-    """Create database ``name`` (the e2e one) beside the URL's one if missing; return its conninfo."""
+    """Create database ``name`` (the e2e one) on the URL's server if missing; return its conninfo.
+    Connects to the ``postgres`` maintenance database, as Django does to create test databases."""
     parts = urlsplit(url)
     admin = psycopg.conninfo.make_conninfo(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 5432,
         user=parts.username or "postgres",
         password=parts.password or "",
-        dbname=parts.path.lstrip("/") or "postgres",
+        dbname="postgres",
     )
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{name}"')
     return psycopg.conninfo.make_conninfo(admin, dbname=name)
+
+
+def migrated_database(
+    tmp_path_factory: pytest.TempPathFactory, name: str = PG_DATABASE
+) -> tuple[dict[str, str], Database]:
+    """The servers' environment and database, migrated: on the PostgreSQL server of
+    WSROUTE_TEST_DATABASE_URL when it is set (database ``<name>_<the URL's database>``, so runs
+    pointed at different databases do not share servers' rows), a SQLite file otherwise."""
+    env = base_env()
+    url = os.environ.get("WSROUTE_TEST_DATABASE_URL")
+    if url:
+        name = "_".join(filter(None, (name, urlsplit(url).path.lstrip("/"))))
+        db = Database(pg_conninfo=prepare_postgres(url, name))
+        env["E2E_DATABASE_NAME"] = name
+    else:
+        path = tmp_path_factory.mktemp(f"{name}-db") / "db.sqlite3"
+        env["E2E_SQLITE_PATH"] = str(path)
+        db = Database(sqlite_path=path)
+    subprocess.run(
+        [PYTHON, "-m", "django", "migrate", "--no-input", "-v", "0"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    return env, db
 
 
 @dataclass

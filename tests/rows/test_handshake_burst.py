@@ -9,28 +9,24 @@ measurement of its own speed. The full-size run is by hand, on an otherwise idle
 
 daphne is started with its defaults (``--websocket_connect_timeout 5``): a handshake the server
 does not finish in time is dropped by daphne itself, so a slow row write shows up here as a
-failed connection. The servers get a database of their own (``wsroute_e2e_burst`` on PostgreSQL,
+failed connection. The servers get a database of their own (``wsroute_e2e_burst_<database>`` on PostgreSQL,
 a SQLite file otherwise), so that concurrent end-to-end runs do not see these rows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import statistics
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.e2e.support import COMMAND_TIMEOUT, PYTHON, REPO, Cluster, Database, base_env, receive, wait_for
+from tests.e2e.support import Cluster, Database, migrated_database, receive, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,41 +38,9 @@ CLIENT_OPEN_TIMEOUT = 30.0
 PG_DATABASE = "wsroute_e2e_burst"
 
 
-def burst_database(url: str) -> str:
-    """Create ``PG_DATABASE`` on the server of ``url`` if missing; return its conninfo."""
-    parts = urlsplit(url)
-    server = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": parts.username or "postgres",
-        "password": parts.password or "",
-    }
-    with psycopg.connect(psycopg.conninfo.make_conninfo(dbname="postgres", **server), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return psycopg.conninfo.make_conninfo(dbname=PG_DATABASE, **server)
-
-
 @pytest.fixture(scope="module")
 def burst_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Database]:
-    env = base_env()
-    url = os.environ.get("WSROUTE_TEST_DATABASE_URL")
-    if url:
-        db = Database(pg_conninfo=burst_database(url))
-        env["E2E_DATABASE_NAME"] = PG_DATABASE
-    else:
-        path = tmp_path_factory.mktemp("burst-db") / "db.sqlite3"
-        env["E2E_SQLITE_PATH"] = str(path)
-        db = Database(sqlite_path=path)
-    subprocess.run(
-        [PYTHON, "-m", "django", "migrate", "--no-input", "-v", "0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=COMMAND_TIMEOUT,
-    )
-    return env, db
+    return migrated_database(tmp_path_factory, PG_DATABASE)
 
 
 @pytest.fixture
@@ -111,9 +75,7 @@ async def count(db: Database) -> tuple[int, int]:
     ("style", "path", "groups"),
     [("decorator", "/lobby/", 0), ("subclass", "/chat/burst/", 1)],
 )
-async def test_a_burst_of_handshakes_all_complete(
-    burst_cluster: Cluster, style: str, path: str, groups: int
-) -> None:
+async def test_a_burst_of_handshakes_all_complete(burst_cluster: Cluster, style: str, path: str, groups: int) -> None:
     server = await burst_cluster.start("burst")
     started = time.monotonic()
     results = await asyncio.gather(*(timed_connect(server.url(path)) for _ in range(SOCKETS)))
