@@ -92,6 +92,8 @@ class Actions(JSONWebSocket):
 class Raw(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no type hints
     """A plain Channels consumer that misbehaves on request."""
 
+    channel_layer_alias = "none"  # no layer: it has nothing to receive from one
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "text":
             await self.send(text_data="this is not JSON")

@@ -158,7 +158,7 @@ async def test_expect_error_on_a_request_and_as_the_next_error() -> None:
 
 async def test_request_answered_with_an_error_raises_error_reply() -> None:
     async with SocketClient(Chat) as client:
-        with pytest.raises(ErrorReply, match="'validation_error' error") as caught:
+        with pytest.raises(ErrorReply, match="answered with an error frame, code 'validation_error'") as caught:
             await client.request("say", text="")
         assert caught.value.code == "validation_error"
         assert caught.value.frame in client.frames

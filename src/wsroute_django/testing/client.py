@@ -121,22 +121,17 @@ class SocketClient:
             raise RuntimeError("this SocketClient is already connected; make a new one per connection")
         from channels.testing import WebsocketCommunicator
 
-        headers = self._headers
-        if self._origin is DEFAULT_ORIGIN:
-            self._origin = origin_for_settings()
-        if self._origin is not None and not has_header(headers, b"origin"):
-            headers = with_header(headers, b"origin", str(self._origin).encode("latin-1"))
-        if self.user is not None:
-            from channels.db import database_sync_to_async
-
-            name, value = await database_sync_to_async(login_cookie)(self.user, self._backend)
-            headers = with_header(headers, b"cookie", f"{name}={value}".encode("latin-1"))
+        _hold_db_connections()  # first: logging the user in runs database_sync_to_async
+        try:
+            headers = await self._handshake_headers()
+        except BaseException:
+            _release_db_connections()
+            raise
         communicator = WebsocketCommunicator(
             self._target.app, self.path, headers=headers, subprotocols=self._subprotocols
         )
         communicator.scope.update(self._scope)
         self._communicator = communicator
-        _hold_db_connections()
         await communicator.send_input({"type": "websocket.connect"})
         try:
             message = await self._output(self._deadline(self.timeout))
@@ -159,6 +154,19 @@ class SocketClient:
             await self.close()
             raise UnexpectedFrame(f"the server answered the handshake with {message!r}")
         return self
+
+    async def _handshake_headers(self) -> Headers:
+        headers = self._headers
+        if self._origin is DEFAULT_ORIGIN:
+            self._origin = origin_for_settings()
+        if self._origin is not None and not has_header(headers, b"origin"):
+            headers = with_header(headers, b"origin", str(self._origin).encode("latin-1"))
+        if self.user is not None:
+            from channels.db import database_sync_to_async
+
+            name, value = await database_sync_to_async(login_cookie)(self.user, self._backend)
+            headers = with_header(headers, b"cookie", f"{name}={value}".encode("latin-1"))
+        return headers
 
     async def close(self, code: int = 1000) -> None:
         """Disconnect (as a browser would, with ``code``) and wait for the consumer to finish.
@@ -215,7 +223,8 @@ class SocketClient:
         reply = await self._expect(self._answer_to(ref, start), f"the reply to {name!r} (ref {ref!r})")
         if self._is_error(reply):
             raise ErrorReply(
-                f"{name!r} (ref {ref!r}) was answered with a {reply.get('code')!r} error: {reply.get('detail')!r}",
+                f"{name!r} (ref {ref!r}) was answered with an error frame, code {reply.get('code')!r}: "
+                f"{reply.get('detail')!r}",
                 reply,
                 self.frames,
                 self._unread,
