@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
         # SQLite and the in-memory layer: the run must not share this run's test database
         if key not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
     }
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), str(EXAMPLE.parent), str(directory)])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), str(directory)])
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *plugin_args(), *args],
         cwd=directory,
@@ -38,6 +39,7 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_docs_examples_pass_under_pytest_django_and_pytest_asyncio(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)  # the project's test module
     (tmp_path / "project_settings.py").write_text(
         "from tests.settings import *  # noqa: F403\nASGI_APPLICATION = 'testing_example.application'\n"
     )
@@ -56,14 +58,14 @@ def test_the_docs_examples_pass_under_pytest_django_and_pytest_asyncio(tmp_path:
         "asyncio_default_fixture_loop_scope=function",
         "-W",
         "error",
-        str(EXAMPLE),
+        EXAMPLE.name,
         "test_marked.py",
     )
     assert result.returncode == 1, result.stdout + result.stderr
     # A plain django_db mark is refused, with the fix in the message.
     assert "ERROR test_marked.py::test_plain_db_mark" in result.stdout
     assert "Mark it @pytest.mark.django_db(transaction=True)" in result.stdout
-    passed = {line.split("::", 1)[1] for line in result.stdout.splitlines() if line.startswith("PASSED ")}
+    passed = {line.split("::", 1)[1] for line in result.stdout.splitlines() if line.startswith("PASSED testing_")}
     assert passed == {
         "test_a_message_reaches_the_room",
         "test_an_empty_message_is_refused",
