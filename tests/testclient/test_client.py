@@ -205,7 +205,11 @@ async def test_receive_event_keeps_the_frames_it_skips_in_order() -> None:
         await client.send({"type": "ECHO", "text": "two"})
         await client.send({"type": "GAME_OVER"})
         assert await client.receive_event("GAME") == {"type": "GAME", "action": "OVER"}
-        assert client.unread == [{"type": "WELCOME"}, {"type": "ECHOED", "got": "one"}, {"type": "ECHOED", "got": "two"}]
+        assert client.unread == [
+            {"type": "WELCOME"},
+            {"type": "ECHOED", "got": "one"},
+            {"type": "ECHOED", "got": "two"},
+        ]
         assert await client.receive_event("ECHOED") == {"type": "ECHOED", "got": "one"}
         assert await client.receive() == {"type": "WELCOME"}
         assert await client.receive() == {"type": "ECHOED", "got": "two"}

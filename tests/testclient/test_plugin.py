@@ -25,7 +25,8 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
         key: value
         for key, value in os.environ.items()
         # SQLite and the in-memory layer: the run must not share this run's test database
-        if key not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
+        if key
+        not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
     }
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), str(directory)])
     return subprocess.run(
@@ -44,10 +45,7 @@ def test_the_docs_examples_pass_under_pytest_django_and_pytest_asyncio(tmp_path:
         "from tests.settings import *  # noqa: F403\nASGI_APPLICATION = 'testing_example.application'\n"
     )
     (tmp_path / "test_marked.py").write_text(
-        "import pytest\n\n"
-        "@pytest.mark.django_db\n"
-        "async def test_plain_db_mark(socket_client):\n"
-        "    pass\n"
+        "import pytest\n\n@pytest.mark.django_db\nasync def test_plain_db_mark(socket_client):\n    pass\n"
     )
     result = run_pytest(
         tmp_path,
@@ -86,6 +84,8 @@ def test_a_project_without_pytest_django_is_untouched(tmp_path: Path) -> None:
         "    assert 'wsroute_django.testing.pytest_plugin' in {getattr(p, '__name__', '') for p in plugins}\n"
         "    assert 'django' not in sys.modules and 'channels' not in sys.modules\n"
     )
-    result = run_pytest(tmp_path, "-p", "no:django", "-p", "no:asyncio", "--strict-markers", "-W", "error", "test_plain.py")
+    result = run_pytest(
+        tmp_path, "-p", "no:django", "-p", "no:asyncio", "--strict-markers", "-W", "error", "test_plain.py"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASSED test_plain.py::test_plain" in result.stdout

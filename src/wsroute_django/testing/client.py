@@ -273,6 +273,13 @@ class SocketClient:
 
         Absence over a short window is weak evidence; where you can, follow with a request
         whose reply must be the next frame."""
+        if not self._unread and self.close_code is not None:
+            late = await self._output(self._deadline(timeout))
+            if late is None or late.get("type") == "websocket.close":
+                return
+            raise UnexpectedFrame(
+                f"the server closed the socket (code {self.close_code}), then sent {late!r}", self.frames, self._unread
+            )
         if not self._unread:
             try:
                 await self._read(self._deadline(timeout))
