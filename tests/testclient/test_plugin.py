@@ -20,7 +20,7 @@ def plugin_args() -> list[str]:
     return ["-p", "wsroute_django.testing.pytest_plugin"]
 
 
-def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_pytest(directory: Path, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -28,7 +28,7 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
         if key
         not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
     }
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), str(directory)])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(path or ROOT), str(directory)])
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *plugin_args(), *args],
         cwd=directory,
@@ -89,3 +89,12 @@ def test_a_project_without_pytest_django_is_untouched(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASSED test_plain.py::test_plain" in result.stdout
+
+
+def test_the_example_projects_socket_tests_pass() -> None:
+    """``cd example && pytest``: the example's sockets through its own ``project.asgi``."""
+    example = ROOT / "example"
+    result = run_pytest(example, path=example)
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = [line for line in result.stdout.splitlines() if line.startswith("PASSED tests/test_sockets.py::")]
+    assert len(passed) == 6, result.stdout

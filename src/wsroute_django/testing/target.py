@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["Target", "find_consumer", "login_cookie", "origin_for_settings", "resolve"]
 
@@ -44,7 +45,7 @@ def resolve(target: Any, path: str | None, auth: bool | None) -> Target:
         from channels.routing import get_default_application
 
         app = get_default_application()
-        return Target(_wrapped(app) if auth else app, target, find_consumer(app, target))
+        return Target(_wrapped(app) if auth else app, target, find_consumer(app, urlsplit(target).path))
     path = "/" if path is None else path
     consumer: type | None = None
     handler = getattr(target, "Handler", None)  # a SocketRouter (decorator style)
@@ -54,7 +55,7 @@ def resolve(target: Any, path: str | None, auth: bool | None) -> Target:
         consumer, app = target, target.as_asgi()
     elif callable(target):
         app = target
-        consumer = find_consumer(app, path)
+        consumer = find_consumer(app, urlsplit(path).path)
         if getattr(app, "consumer_class", None) is None:  # a router or middleware stack: as it is
             return Target(_wrapped(app) if auth else app, path, consumer)
     else:
