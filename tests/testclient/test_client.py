@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -290,3 +291,70 @@ async def test_socket_client_fixture_opens_and_closes_clients(socket_client: Soc
     assert await Socket.objects.filter(user=carol).aexists()
     assert await watcher.receive_event("WELCOME")
     assert socket_client.clients == [client, watcher]
+
+
+# -- the handshake ------------------------------------------------------------------------------------
+
+
+async def show_scope(scope: Any, receive: Any, send: Any) -> None:
+    """Accepts, sends what the middleware made of the handshake, then waits for the disconnect."""
+    await receive()
+    await send({"type": "websocket.accept"})
+    user = scope.get("user")
+    shown = {
+        "type": "SCOPE",
+        "origin": dict(scope["headers"]).get(b"origin", b"").decode() or None,
+        "cookies": sorted(scope.get("cookies", {})),
+        "user": user.get_username() if user is not None and user.is_authenticated else None,
+        "client": scope.get("client"),
+    }
+    await send({"type": "websocket.send", "text": json.dumps(shown)})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cache",
+        "django.contrib.sessions.backends.signed_cookies",
+    ],
+)
+async def test_the_login_works_with_every_session_engine(engine: str) -> None:
+    dora = await make_user("dora")
+    with override_settings(SESSION_ENGINE=engine):
+        async with SocketClient(show_scope, auth=True, user=dora) as client:
+            shown = await client.receive_event("SCOPE")
+    assert shown["user"] == "dora"
+
+
+async def test_handshake_headers_scope_and_an_existing_cookie() -> None:
+    erin = await make_user("erin")
+    headers = [(b"cookie", b"theme=dark")]
+    async with SocketClient(show_scope, auth=True, user=erin, headers=headers, scope={"client": ["10.0.0.1", 5]}) as c:
+        shown = await c.receive_event("SCOPE")
+    assert shown["user"] == "erin"  # the session cookie joined the existing cookie header
+    assert shown["cookies"] == ["sessionid", "theme"]
+    assert shown["origin"] == "http://testserver"  # ALLOWED_HOSTS is ["*"]: Django's test host
+    assert shown["client"] == ["10.0.0.1", 5]
+    async with SocketClient(show_scope, auth=True, headers=[(b"origin", b"https://mine.example")]) as own:
+        assert (await own.receive_event("SCOPE"))["origin"] == "https://mine.example"  # a given Origin wins
+    async with SocketClient(show_scope, origin=None) as none:
+        assert (await none.receive_event("SCOPE"))["origin"] is None
+
+
+async def test_assert_nothing_after_a_close_still_sees_a_late_frame() -> None:
+    async def closes_then_talks(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await send({"type": "websocket.close", "code": 4000})
+        await send({"type": "websocket.send", "text": '{"type": "LATE"}'})
+        await receive()
+
+    async with SocketClient(closes_then_talks) as client:
+        await client.send_text("go")
+        assert await client.expect_close(4000) == 4000
+        with pytest.raises(UnexpectedFrame, match="then sent"):
+            await client.assert_nothing()
