@@ -28,7 +28,9 @@ def run_pytest(directory: Path, *args: str, path: Path | None = None) -> subproc
         if key
         not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
     }
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(path or ROOT), str(directory)])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src"), str(path or ROOT), str(directory), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *plugin_args(), *args],
         cwd=directory,
