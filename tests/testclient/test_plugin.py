@@ -11,6 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "src" / "django" / "testing_example.py"
+#: left out of a separate run's environment: SQLite and the in-memory layer, so that it
+#: cannot touch this run's test database
+SERVICES = {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
 
 
 def plugin_args() -> list[str]:
@@ -21,13 +24,7 @@ def plugin_args() -> list[str]:
 
 
 def run_pytest(directory: Path, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        # SQLite and the in-memory layer: the run must not share this run's test database
-        if key
-        not in {"WSROUTE_TEST_DATABASE_URL", "WSROUTE_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in SERVICES}
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), str(path or ROOT), str(directory), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
@@ -100,3 +97,37 @@ def test_the_example_projects_socket_tests_pass() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     passed = [line for line in result.stdout.splitlines() if line.startswith("PASSED tests/test_sockets.py::")]
     assert len(passed) == 6, result.stdout
+
+
+def test_the_docs_testcase_runs_under_djangos_own_test_runner(tmp_path: Path) -> None:
+    """``manage.py test`` (here ``django-admin test``): no pytest at all, Django's TestCase alone."""
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    (tmp_path / "project_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\nASGI_APPLICATION = 'testing_example.application'\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in SERVICES}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "src"), str(ROOT), str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "django",
+            "test",
+            "testing_example",
+            "--settings=project_settings",
+            "-v",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ran 2 tests" in result.stderr
+    assert "test_a_message_reaches_the_room (testing_example.ChatTests" in result.stderr

@@ -34,6 +34,8 @@ Frame = dict[str, Any]
 DEFAULT_ORIGIN: Any = type("DefaultOrigin", (), {"__repr__": lambda self: "DEFAULT_ORIGIN", "__slots__": ()})()
 
 _refs = itertools.count(1)
+#: seconds a refused handshake's application gets to finish
+_REFUSED_GRACE = 1.0
 
 
 class SocketClient:
@@ -143,7 +145,10 @@ class SocketClient:
             raise HandshakeRefused(f"no answer to the handshake on {self.path} within {self.timeout} s", None)
         if message["type"] == "websocket.close":
             self.close_code = message.get("code", 1000)
-            await self.close()
+            # The refusing application has nothing left to do. Channels' own refuser
+            # (WebsocketDenier) may sit out a channels-redis receive before it notices the
+            # disconnect, so it gets a short grace, then is cancelled.
+            await self.close(grace=min(self.disconnect_timeout, _REFUSED_GRACE))
             raise HandshakeRefused(
                 f"the server refused the socket on {self.path} with code {self.close_code} (before accepting it; "
                 f"AllowedHostsOriginValidator does this to an Origin not in ALLOWED_HOSTS: this one was "
@@ -168,8 +173,9 @@ class SocketClient:
             headers = with_header(headers, b"cookie", f"{name}={value}".encode("latin-1"))
         return headers
 
-    async def close(self, code: int = 1000) -> None:
-        """Disconnect (as a browser would, with ``code``) and wait for the consumer to finish.
+    async def close(self, code: int = 1000, *, grace: float | None = None) -> None:
+        """Disconnect (as a browser would, with ``code``) and wait for the consumer to finish,
+        at most ``grace`` seconds (default ``disconnect_timeout``) before cancelling it.
 
         Re-raises an exception that ended the application. Safe to call twice."""
         communicator = self._communicator
@@ -180,7 +186,7 @@ class SocketClient:
             if not communicator.future.done():
                 await communicator.send_input({"type": "websocket.disconnect", "code": code})
             if not self._crash_raised:  # raised once already, where the client met it
-                await communicator.wait(self.disconnect_timeout)
+                await communicator.wait(self.disconnect_timeout if grace is None else grace)
         finally:
             _release_db_connections()
 
