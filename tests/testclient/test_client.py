@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -358,3 +359,12 @@ async def test_assert_nothing_after_a_close_still_sees_a_late_frame() -> None:
         assert await client.expect_close(4000) == 4000
         with pytest.raises(UnexpectedFrame, match="then sent"):
             await client.assert_nothing()
+
+
+async def test_concurrent_requests_each_get_their_own_reply() -> None:
+    async with SocketClient(Lobby.socket) as client:
+        replies = await asyncio.gather(*(client.request("ECHO", text=str(n)) for n in range(5)))
+        assert [reply["got"] for reply in replies] == ["0", "1", "2", "3", "4"]
+        assert len({reply["ref"] for reply in replies}) == 5
+        assert await client.receive() == {"type": "WELCOME"}
+        await client.assert_nothing()

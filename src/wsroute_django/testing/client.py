@@ -114,6 +114,7 @@ class SocketClient:
         self._communicator: Any = None
         self._closed_by_client = False
         self._crash_raised = False
+        self._reader = asyncio.Lock()
 
     # -- connecting ---------------------------------------------------------------------------
 
@@ -345,17 +346,29 @@ class SocketClient:
         return answer
 
     async def _expect(self, wanted: Callable[[int, Frame], bool], what: str) -> Frame:
-        """The first unread frame ``wanted`` accepts, from those kept or those to come."""
-        for position, index in enumerate(self._unread):
-            if wanted(index, self.frames[index]):
-                del self._unread[position]
-                return self.frames[index]  # type: ignore[no-any-return]
+        """The first unread frame ``wanted`` accepts, from those kept or those to come.
+
+        Several may wait at once (``asyncio.gather`` of requests): one reads the socket at a
+        time, and each looks again at the kept frames after every frame read."""
         deadline = self._deadline(self.timeout)
         while True:
-            frame = await self._read(deadline, what)
-            if wanted(len(self.frames) - 1, frame):
-                self._unread.pop()
-                return frame
+            for position, index in enumerate(self._unread):
+                if wanted(index, self.frames[index]):
+                    del self._unread[position]
+                    return self.frames[index]  # type: ignore[no-any-return]
+            seen = len(self.frames)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._reader.acquire()
+            except TimeoutError:
+                raise FrameTimeout(
+                    f"{what} did not arrive within {self.timeout} s", self.frames, self._unread
+                ) from None
+            try:
+                if len(self.frames) == seen:  # no other waiter read a frame meanwhile
+                    await self._read(deadline, what)
+            finally:
+                self._reader.release()
 
     async def _read(self, deadline: float, what: str = "a frame") -> Frame:
         """Wait for the next frame, keep it unread and return it."""
