@@ -223,7 +223,7 @@ async def test_a_reply_that_never_comes_times_out_listing_the_frames_seen() -> N
         with pytest.raises(FrameTimeout) as caught:
             await client.request("slow")
         message = str(caught.value)
-        assert "the reply to 'slow'" in message and "did not arrive within 0.5 s" in message
+        assert "the answer to 'slow'" in message and "did not arrive within 0.5 s" in message
         assert '1. {"event": "busy"}  (unread)' in message
         # The consumer still runs: the conversation goes on.
         assert (await client.request("say", text="still here"))["event"] == "sent"
@@ -234,7 +234,7 @@ async def test_a_socket_closed_mid_request_is_reported_with_its_code() -> None:
         with pytest.raises(SocketClosed) as caught:
             await client.request("leave")
         assert caught.value.code == 4000
-        assert "the reply to 'leave'" in str(caught.value) and "code 4000" in str(caught.value)
+        assert "the answer to 'leave'" in str(caught.value) and "code 4000" in str(caught.value)
         assert client.close_code == 4000
         assert await client.expect_close(4000) == 4000
 
@@ -368,3 +368,16 @@ async def test_concurrent_requests_each_get_their_own_reply() -> None:
         assert len({reply["ref"] for reply in replies}) == 5
         assert await client.receive() == {"type": "WELCOME"}
         await client.assert_nothing()
+
+
+async def test_channels_closes_old_connections_again_once_every_client_is_closed() -> None:
+    import channels.db
+    from django.db import close_old_connections
+
+    assert channels.db.close_old_connections is close_old_connections
+    first = await SocketClient(Lobby.socket).connect()
+    async with SocketClient(Lobby.socket):
+        assert channels.db.close_old_connections is not close_old_connections
+    assert channels.db.close_old_connections is not close_old_connections  # the first is still open
+    await first.close()
+    assert channels.db.close_old_connections is close_old_connections

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from wsroute_django.testing.db import hold_connections, release_connections
 from wsroute_django.testing.errors import (
     ErrorReply,
     FrameTimeout,
@@ -43,7 +44,7 @@ class SocketClient:
 
     ::
 
-        async with SocketClient(ChatConsumer, "/ws/chat/lobby/", user=alice) as client:
+        async with SocketClient("/ws/chat/lobby/", user=alice) as client:  # through ASGI_APPLICATION
             reply = await client.request("say", text="hi")     # waits for the reply with its ref
             assert reply == {"event": "sent", "ref": reply["ref"]}
             assert (await client.receive_event("message"))["text"] == "hi"
@@ -124,11 +125,11 @@ class SocketClient:
             raise RuntimeError("this SocketClient is already connected; make a new one per connection")
         from channels.testing import WebsocketCommunicator
 
-        _hold_db_connections()  # first: logging the user in runs database_sync_to_async
+        hold_connections()  # first: logging the user in runs database_sync_to_async
         try:
             headers = await self._handshake_headers()
         except BaseException:
-            _release_db_connections()
+            release_connections()
             raise
         communicator = WebsocketCommunicator(
             self._target.app, self.path, headers=headers, subprotocols=self._subprotocols
@@ -189,7 +190,7 @@ class SocketClient:
             if not self._crash_raised:  # raised once already, where the client met it
                 await communicator.wait(self.disconnect_timeout if grace is None else grace)
         finally:
-            _release_db_connections()
+            release_connections()
 
     async def __aenter__(self) -> SocketClient:
         return await self.connect()
@@ -224,10 +225,7 @@ class SocketClient:
         does one without a ``ref`` that arrives while waiting, since a frame that could
         not be read (``bad_json``, ``too_large``, ``rate_limited``) gets its error without it.
         """
-        frame, ref = self._request_frame(name, payload, fields)
-        start = len(self.frames)
-        await self.send(frame)
-        reply = await self._expect(self._answer_to(ref, start), f"the reply to {name!r} (ref {ref!r})")
+        reply, ref = await self._ask(name, payload, fields)
         if self._is_error(reply):
             raise ErrorReply(
                 f"{name!r} (ref {ref!r}) was answered with an error frame, code {reply.get('code')!r}: "
@@ -250,10 +248,7 @@ class SocketClient:
             error = await self._expect(lambda index, frame: self._is_error(frame), f"an error frame with code {code!r}")
             what = "the next error frame"
         else:
-            frame, ref = self._request_frame(name, payload, fields)
-            start = len(self.frames)
-            await self.send(frame)
-            error = await self._expect(self._answer_to(ref, start), f"the {code!r} error for {name!r} (ref {ref!r})")
+            error, ref = await self._ask(name, payload, fields)
             what = f"the answer to {name!r} (ref {ref!r})"
             if not self._is_error(error):
                 raise UnexpectedFrame(
@@ -324,12 +319,13 @@ class SocketClient:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _request_frame(
-        self, name: str, payload: Mapping[str, Any] | None, fields: Mapping[str, Any]
-    ) -> tuple[Frame, Any]:
+    async def _ask(self, name: str, payload: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> tuple[Frame, Any]:
+        """Send a request with a fresh ``ref`` (unless it has one); return its answer and the ``ref``."""
         frame: Frame = {self.routing_key: name, **(payload or {}), **fields}
-        frame.setdefault("ref", f"r{next(_refs)}")
-        return frame, frame["ref"]
+        ref = frame.setdefault("ref", f"r{next(_refs)}")
+        start = len(self.frames)
+        await self.send(frame)
+        return await self._expect(self._answer_to(ref, start), f"the answer to {name!r} (ref {ref!r})"), ref
 
     def _is_error(self, frame: Frame) -> bool:
         return frame.get(self.routing_key) in self._error_values and "code" in frame
@@ -482,36 +478,3 @@ def _decode(raw: str | bytes) -> Frame | None:
     except ValueError:
         return None
     return frame if isinstance(frame, dict) else None
-
-
-# Channels' database_sync_to_async closes "old" connections before and after every call. In
-# a Django TestCase, an async test's sync code runs on the test's own thread, so that would
-# close the connection holding the test's transaction. WebsocketCommunicator switches it off
-# while it waits; the client switches it off while any client is connected (counted, since
-# several clients' waits interleave and nested patches would restore the wrong function).
-_holders = 0
-_saved: Any = None
-
-
-def _hold_db_connections() -> None:
-    global _holders, _saved
-    import channels.db
-
-    if _holders == 0:
-        _saved = channels.db.close_old_connections
-        channels.db.close_old_connections = _keep_connections
-    _holders += 1
-
-
-def _release_db_connections() -> None:
-    global _holders, _saved
-    import channels.db
-
-    _holders -= 1
-    if _holders == 0:
-        channels.db.close_old_connections = _saved
-        _saved = None
-
-
-def _keep_connections() -> None:
-    pass
