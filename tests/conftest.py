@@ -30,6 +30,16 @@ def _missing(marker: str) -> str | None:
     return None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # wsroute's own pytest plugin comes through its pytest11 entry point; an editable install
+    # made before the entry point existed lacks it until reinstalled, so register it here.
+    manager = config.pluginmanager
+    if not manager.has_plugin("wsroute") and not manager.is_blocked("wsroute"):
+        from wsroute_django.testing import pytest_plugin
+
+        manager.register(pytest_plugin, "wsroute")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     required = {
         "redis": os.environ.get("WSROUTE_REQUIRE_SERVICES") == "1",

@@ -44,6 +44,7 @@ PAGES = [
     "deploying",
     "metrics",
     "contract",
+    "testing",
 ]
 OUTPUT = re.compile(
     r"^<!-- django-output: (?P<module>\w+)\.(?P<function>\w+) -->\n```\w*\n(?P<body>.*?)^```$", re.M | re.S

@@ -5,6 +5,9 @@ shortcuts) and asserts the handshake was accepted; every client a test leaves op
 disconnected at teardown, which also re-raises anything that crashed the consumer.
 Absence is checked with ``receive_nothing`` or, better, with a barrier: a later frame whose
 answer must be the very next thing the client receives.
+
+Tests that speak in requests and replies use the test client users get instead
+(``wsroute_django.testing``: ``SocketClient`` and the ``socket_client`` fixture).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer
 from channels.routing import URLRouter
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.urls import path
@@ -27,6 +27,7 @@ from tests.consumers.conftest import Connect, assert_error
 from wsroute import ConfigError, DuplicateRouteError
 from wsroute_django import RoutedSocketHandler, SocketRouter
 from wsroute_django.consumer import SocketConsumer
+from wsroute_django.testing import SocketClient, SocketClients
 
 CHAT_GROUP = "chat"
 
@@ -213,55 +214,69 @@ async def test_disconnect_hook_notifies_the_chat_group(connect: Connect) -> None
 # -- the handler-class example -----------------------------------------------------------------
 
 
-async def test_poker_handler_routes_via_socket_router(connect: Connect) -> None:
-    client = await connect(application, "/poker/")
-    assert await client.ask({"type": "GET_GAMESTATE"}) == {"type": "GAMESTATE", "pot": 120, "players": ["ann", "bob"]}
-    assert await client.ask({"type": "ACT_RAISE", "amount": 20}) == {"type": "ACTED", "action": "RAISE", "amount": 20}
-    pong = await client.ask({"type": "PING", "ref": 1})  # inherited from RoutedSocketHandler.routes
+async def test_poker_handler_routes_via_socket_router(
+    channel_layer: BaseChannelLayer, socket_client: SocketClients
+) -> None:
+    client = await socket_client(application, "/poker/")
+    assert client.routing_key == "type"  # found behind the URLRouter
+    # The handlers send their answers with send_json, so they carry no ref: read them in order.
+    await client.send({"type": "GET_GAMESTATE"})
+    assert await client.receive() == {"type": "GAMESTATE", "pot": 120, "players": ["ann", "bob"]}
+    await client.send({"type": "ACT_RAISE", "amount": 20})
+    assert await client.receive() == {"type": "ACTED", "action": "RAISE", "amount": 20}
+    pong = await client.request("PING", {"ref": 1})  # inherited from RoutedSocketHandler.routes
     assert pong["type"] == "PONG"
     assert pong["ref"] == 1
     # No default route: an unknown type is an error frame, and the socket stays open.
-    assert_error(await client.ask({"type": "ACT", "ref": "r"}), "unknown_type", ref="r")
-    assert await client.ask({"type": "ACT_FOLD", "amount": 0}) == {"type": "ACTED", "action": "FOLD", "amount": 0}
+    assert_error(await client.expect_error("unknown_type", "ACT", {"ref": "r"}), "unknown_type", ref="r")
+    await client.send({"type": "ACT_FOLD", "amount": 0})
+    assert await client.receive() == {"type": "ACTED", "action": "FOLD", "amount": 0}
+    await client.assert_nothing()
 
 
-async def test_bare_routed_handler_answers_ping(connect: Connect) -> None:
-    client = await connect(application, "/bare/")
-    before = time.time()
-    pong = await client.ask({"type": "PING", "ref": "hb-1"})
-    assert set(pong) == {"type", "ts", "ref"}
-    assert pong["type"] == "PONG"
-    assert pong["ref"] == "hb-1"
-    assert before <= pong["ts"] <= time.time()
-    assert_error(await client.ask({"type": "PONG"}), "unknown_type")
+async def test_bare_routed_handler_answers_ping() -> None:
+    async with SocketClient(BareHandler) as client:
+        before = time.time()
+        pong = await client.request("PING", {"ref": "hb-1"})
+        assert set(pong) == {"type", "ts", "ref"}
+        assert pong["type"] == "PONG"
+        assert pong["ref"] == "hb-1"
+        assert before <= pong["ts"] <= time.time()
+        await client.send({"type": "PONG"})
+        assert_error(await client.expect_error("unknown_type"), "unknown_type")
 
 
 # -- login_required ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user", [None, AnonymousUser()], ids=["no-user", "anonymous"])
+@pytest.mark.parametrize("auth", [False, True], ids=["no-user", "anonymous"])
 async def test_login_required_closes_anonymous_sockets_with_4401_after_accept(
-    connect: Connect, user: AnonymousUser | None
+    channel_layer: BaseChannelLayer, socket_client: SocketClients, auth: bool
 ) -> None:
-    listener = await connect(application, "/chat/")
-    client = await connect(application, "/members/", user=user)  # accepted first...
-    await client.expect_close(4401)  # ...then closed, so a browser sees the code; no WELCOME before it
+    listener = await socket_client(application, "/chat/")
+    # no scope["user"] at all, or AuthMiddlewareStack's AnonymousUser (no session cookie)
+    client = await socket_client(application, "/members/", auth=auth)  # accepted first...
+    assert await client.expect_close(4401) == 4401  # ...then closed, so a browser sees the code
+    assert client.frames == []  # no WELCOME before it
     await client.send({"type": "PING"})  # a frame racing the close reaches no handler
-    await client.silent()
-    await client.disconnect(4401)
+    await client.assert_nothing()
+    await client.close(4401)
     # The socket never got in, so its disconnect hook does not announce it.
-    await listener.silent()
+    await listener.assert_nothing()
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_login_required_lets_a_logged_in_user_in(connect: Connect) -> None:
+async def test_login_required_lets_a_logged_in_user_in(
+    channel_layer: BaseChannelLayer, socket_client: SocketClients
+) -> None:
     user = await database_sync_to_async(get_user_model().objects.create_user)("carol", password="pw")
-    listener = await connect(application, "/chat/")
-    client = await connect(application, "/members/", user=user)
-    assert await client.recv() == {"type": "WELCOME", "user": "carol"}
-    assert (await client.ask({"type": "PING"}))["type"] == "PONG"
-    await client.disconnect()
-    assert await listener.recv() == {"type": "CHAT", "recvd_message": "User carol left chat."}
+    listener = await socket_client(application, "/chat/")
+    # logged in through a real session cookie, read by AuthMiddlewareStack
+    client = await socket_client(application, "/members/", user=user, auth=True)
+    assert await client.receive_event("WELCOME") == {"type": "WELCOME", "user": "carol"}
+    assert (await client.request("PING"))["type"] == "PONG"
+    await client.close()
+    assert await listener.receive_event("CHAT") == {"type": "CHAT", "recvd_message": "User carol left chat."}
+    await listener.assert_nothing()
 
 
 # -- mistakes caught when the class is created --------------------------------------------------

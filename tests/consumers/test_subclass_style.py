@@ -10,12 +10,13 @@ import logging
 from typing import Any
 
 import pytest
-from channels.layers import InMemoryChannelLayer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer
 from channels.routing import URLRouter
 from django.urls import re_path
 
 from tests.consumers.conftest import Connect, assert_error, tracebacks
 from wsroute_django import InvalidGroupName, JSONWebSocket, Reject, SocketMiddleware
+from wsroute_django.testing import SocketClient, SocketClients, SocketClosed
 
 # -- the README's chat --------------------------------------------------------------------------
 
@@ -282,23 +283,28 @@ async def test_user_gather_middleware_runs_before_on_connect(connect: Connect) -
     ["bad name!", "", "x" * 100, "sala-\u00e9", "a/b"],
     ids=["space", "empty", "100-chars", "non-ascii", "slash"],
 )
-async def test_invalid_group_names_raise_a_clear_error(connect: Connect, room: str) -> None:
-    client = await connect(application, "/ws/rooms/")
-    reply = await client.ask({"event": "join", "room": room})
-    assert reply["event"] == "refused"
-    assert repr(room) in reply["detail"]
-    assert "letters, digits" in reply["detail"]
-    assert reply["is_value_error"] is True
-    # The socket is fine afterwards.
-    assert await client.ask({"event": "join", "room": "x" * 99}) == {"event": "joined", "room": "x" * 99}
+async def test_invalid_group_names_raise_a_clear_error(channel_layer: BaseChannelLayer, room: str) -> None:
+    async with SocketClient(application, "/ws/rooms/") as client:
+        assert client.routing_key == "event"  # found behind the URLRouter
+        reply = await client.request("join", room=room)
+        assert reply["event"] == "refused"
+        assert repr(room) in reply["detail"]
+        assert "letters, digits" in reply["detail"]
+        assert reply["is_value_error"] is True
+        # The socket is fine afterwards.
+        assert await client.request("join", {"room": "x" * 99, "ref": 2}) == {
+            "event": "joined",
+            "room": "x" * 99,
+            "ref": 2,
+        }
 
 
 async def test_group_send_to_an_invalid_name_is_a_server_error_not_a_crash(
-    connect: Connect, caplog: pytest.LogCaptureFixture
+    channel_layer: BaseChannelLayer, socket_client: SocketClients, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = await connect(application, "/ws/rooms/")
+    client = await socket_client(application, "/ws/rooms/")
     assert_error(
-        await client.ask({"event": "say", "room": "bad name!", "text": "x", "ref": 1}),
+        await client.expect_error("server_error", "say", {"room": "bad name!", "text": "x", "ref": 1}),
         "server_error",
         key="event",
         value="error",
@@ -306,7 +312,8 @@ async def test_group_send_to_an_invalid_name_is_a_server_error_not_a_crash(
     )
     assert any(record.exc_info and record.exc_info[0] is InvalidGroupName for record in tracebacks(caplog))
     await client.send({"event": "say", "room": "room-a", "text": "still here"})
-    assert await client.recv() == {"event": "said", "text": "still here"}
+    assert await client.receive_event("said") == {"event": "said", "text": "still here"}
+    await client.assert_nothing()
 
 
 async def test_groups_are_left_on_disconnect(connect: Connect, memory_layer: InMemoryChannelLayer) -> None:
@@ -363,37 +370,42 @@ async def test_group_discard_stops_deliveries(connect: Connect) -> None:
 
 
 @pytest.mark.parametrize("hook", ["connect", "disconnect"])
-async def test_lifecycle_hooks_are_not_client_events(connect: Connect, hook: str) -> None:
-    watcher = await connect(application, "/ws/watch/")
-    client = await connect(application, "/ws/life/")
-    assert await client.recv() == {"event": "welcome"}
+async def test_lifecycle_hooks_are_not_client_events(
+    channel_layer: BaseChannelLayer, socket_client: SocketClients, hook: str
+) -> None:
+    watcher = await socket_client(application, "/ws/watch/")
+    client = await socket_client(application, "/ws/life/")
+    assert await client.receive() == {"event": "welcome"}
 
-    error = await client.ask({"event": hook, "ref": "h"})
+    error = await client.expect_error("unknown_type", hook, {"ref": "h"})
     assert_error(error, "unknown_type", key="event", value="error", ref="h")
     # The hook did not run again: no second welcome, no departure notice; the next frame the
     # client sees is the answer to its next request.
-    assert await client.ask({"event": "echo", "n": 1}) == {"event": "echo", "got": {"event": "echo", "n": 1}}
-    await watcher.silent()
+    echo = await client.request("echo", {"n": 1, "ref": 2})
+    assert echo == {"event": "echo", "got": {"event": "echo", "n": 1, "ref": 2}, "ref": 2}
+    await client.assert_nothing()
+    await watcher.assert_nothing()
 
-    await client.disconnect(1001)
-    assert await watcher.recv() == {"event": "gone", "code": 1001}  # the real hook did run
-
-
-async def test_close_from_a_handler_is_a_normal_close(connect: Connect) -> None:
-    watcher = await connect(application, "/ws/watch/")
-    client = await connect(application, "/ws/life/")
-    assert await client.recv() == {"event": "welcome"}
-    await client.send({"event": "bye"})
-    await client.expect_close(1000)
-    await client.disconnect(1000)
-    assert await watcher.recv() == {"event": "gone", "code": 1000}
+    await client.close(1001)
+    assert await watcher.receive() == {"event": "gone", "code": 1001}  # the real hook did run
 
 
-async def test_on_connect_calling_close_rejects_with_4403_after_accept(connect: Connect) -> None:
-    client = await connect(application, "/ws/closes/")
-    await client.expect_close(4403)
-    await client.send({"event": "echo"})
-    await client.silent()
+async def test_close_from_a_handler_is_a_normal_close(channel_layer: BaseChannelLayer) -> None:
+    async with SocketClient(Watcher) as watcher:
+        async with SocketClient(Lifecycle) as client:
+            assert await client.receive() == {"event": "welcome"}
+            with pytest.raises(SocketClosed) as closed:
+                await client.request("bye")  # no reply: the socket closes instead
+            assert closed.value.code == 1000
+        assert await watcher.receive() == {"event": "gone", "code": 1000}
+
+
+async def test_on_connect_calling_close_rejects_with_4403_after_accept() -> None:
+    async with SocketClient(ClosesInConnect) as client:  # accepted first, so a browser sees the code
+        assert await client.expect_close(4403) == 4403
+        await client.send({"event": "echo"})
+        await client.assert_nothing()
+    assert client.frames == []
 
 
 async def test_on_connect_raising_reject_closes_with_4403_after_accept(
