@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the same names as _LAZY (tests/test_exports.py checks)
     from wsroute_django.middleware import HeartbeatMiddleware as HeartbeatMiddleware
     from wsroute_django.middleware import SocketMiddleware as SocketMiddleware
     from wsroute_django.routed_socket_handler import RoutedSocketHandler as RoutedSocketHandler
+    from wsroute_django.sending import asend_to_group as asend_to_group
+    from wsroute_django.sending import send_to_group as send_to_group
     from wsroute_django.socket_router import SocketRouter as SocketRouter
 
 #: public name -> the module it is imported from on first use
@@ -29,6 +31,8 @@ _LAZY = {
     "SocketConsumer": "wsroute_django.consumer",
     "SocketMiddleware": "wsroute_django.middleware",
     "SocketRouter": "wsroute_django.socket_router",
+    "asend_to_group": "wsroute_django.sending",
+    "send_to_group": "wsroute_django.sending",
 }
 
 __all__ = ["DROP", "Forbidden", "Reject", *_LAZY]

@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
@@ -35,10 +36,11 @@ from wsroute.envelope import splice
 from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey
-from wsroute_django import groups, layer, signals
+from wsroute_django import fanout, groups, layer, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
 from wsroute_django.metrics import Metrics, get_metrics
+from wsroute_django.sending import channel_of
 
 if TYPE_CHECKING:
     from wsroute_django.models import Socket
@@ -212,6 +214,9 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         self._finished = False
         self._layer_log = LogThrottle()
         self._metrics: Metrics | None = None
+        self._inbox: deque[Mapping[str, Any]] = deque()  # layer messages handed over in memory
+        self._draining: asyncio.Task[None] | None = None
+        self._in_inbox = False
 
     # -- what handlers see -------------------------------------------------------------
 
@@ -290,9 +295,20 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             await signals.emit(signals.group_left, type(self), socket=self, group=group)
 
     @bridged
-    async def group_send(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
-        """Send ``{<routing key>: event, **payload}`` to every socket in ``group``."""
-        await self._layer().group_send(groups.check_group_name(group), layer.deliver(event, payload))
+    async def group_send(
+        self,
+        group: str,
+        event: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        exclude: Any = None,
+        exclude_self: bool = False,
+    ) -> None:
+        """Send ``{<routing key>: event, **payload}`` to every socket in ``group``, except
+        ``exclude`` (a socket, its ``Socket`` row or its channel name) or, with
+        ``exclude_self=True``, this socket."""
+        skip = self.channel_name if exclude_self else channel_of(exclude)
+        await self._layer().group_send(groups.check_group_name(group), layer.deliver(event, payload, exclude=skip))
 
     @bridged
     async def group_call_event(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
@@ -386,6 +402,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 from wsroute_django.rows import RowTracker
 
                 self._rows = RowTracker(self.channel_name)
+                fanout.inbox.add(self)  # before the row exists: a sender that reads it finds us
+                self._in_inbox = True
                 await self._rows.open(self.scope)
             await signals.emit(signals.socket_connected, type(self), socket=self)
         except Exception:
@@ -429,9 +447,35 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 except Exception:
                     logger.exception("%r failed to handle a channel-layer message", self)
 
+    def deliver_local(self, message: Mapping[str, Any]) -> None:
+        """Handle a layer message this process received for this socket (see ``fanout``),
+        after any handed over before it, as if it came through the socket's own channel."""
+        if self._finished:
+            return
+        self._inbox.append(message)
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain_inbox())
+
+    async def _drain_inbox(self) -> None:
+        try:
+            while self._inbox:
+                message = self._inbox.popleft()
+                async with self._turn:
+                    if self._finished:
+                        self._inbox.clear()
+                        return
+                    try:
+                        await self._layer_message(message)
+                    except Exception:
+                        logger.exception("%r failed to handle a channel-layer message", self)
+        finally:
+            self._draining = None
+
     async def _layer_message(self, message: Mapping[str, Any]) -> None:
         kind = message.get("type")
         if kind in layer.TYPES:
+            if layer.excluded(message, self.channel_name):
+                return
             parsed = layer.read(message)
             if parsed is None:
                 logger.warning("%r got a malformed %s layer message; ignored", self, kind)
@@ -477,6 +521,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         was_open = self._state != _CONNECTING  # accepted at some point (closed ones were accepted first)
         self._state = _CLOSED
         code = self._close_code
+        if self._in_inbox:
+            fanout.inbox.remove(self)
         if self._metrics is not None:
             self._metrics.connection_closed(code, was_open)
         if self._pump is not None:

@@ -16,7 +16,23 @@ from typing import Any, Final
 
 from wsroute.envelope import dump
 
-__all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "reachable_methods", "read", "send"]
+__all__ = [
+    "BATCH",
+    "CALL",
+    "CLOSE",
+    "DELIVER",
+    "SEND",
+    "TYPES",
+    "batch",
+    "call",
+    "close",
+    "deliver",
+    "excluded",
+    "reachable_methods",
+    "read",
+    "read_batch",
+    "send",
+]
 
 #: deliver ``{<routing key>: event, **payload}`` to the client
 DELIVER: Final = "wsroute.deliver"
@@ -27,11 +43,48 @@ SEND: Final = "wsroute.send"
 #: close the socket with ``code``
 CLOSE: Final = "wsroute.close"
 TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE})
+#: one of the messages above for many sockets of one server process, which hands it to each
+BATCH: Final = "wsroute.batch"
 
 
-def deliver(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``{<routing key>: event, **payload}`` for every receiver; ``FrameNotSent`` if JSON cannot carry it."""
-    return {"type": DELIVER, "event": event, "json": dump(dict(payload or {}))}
+def deliver(
+    event: str, payload: Mapping[str, Any] | None = None, *, exclude: str | None = None, topic: str | None = None
+) -> dict[str, Any]:
+    """``{<routing key>: event, **payload}`` for every receiver but the channel ``exclude``;
+    ``FrameNotSent`` if JSON cannot carry it. With ``topic``, the frame's ``topic`` is that
+    name, whatever the payload says."""
+    body = dict(payload or {})
+    if topic is not None:
+        body.pop("topic", None)
+        body = {"topic": topic, **body}
+    message: dict[str, Any] = {"type": DELIVER, "event": event, "json": dump(body)}
+    if exclude is not None:
+        message["exclude"] = exclude
+    return message
+
+
+def excluded(message: Mapping[str, Any], channel_name: str) -> bool:
+    """True when the sender asked that ``channel_name`` not get ``message`` (its own socket)."""
+    return message.get("exclude") == channel_name
+
+
+def batch(channel_names: list[str], message: Mapping[str, Any]) -> dict[str, Any]:
+    """``message`` (one of ``TYPES``) for each of ``channel_names``, all served by one process."""
+    return {"type": BATCH, "channels": channel_names, "message": dict(message)}
+
+
+def read_batch(message: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]] | None:
+    """``(channel names, inner message)`` of a well-formed ``BATCH``, else ``None``."""
+    names, inner = message.get("channels"), message.get("message")
+    if (
+        message.get("type") == BATCH
+        and isinstance(names, list)
+        and all(isinstance(name, str) for name in names)
+        and isinstance(inner, dict)
+        and read(inner) is not None
+    ):
+        return names, inner
+    return None
 
 
 def call(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
