@@ -34,7 +34,17 @@ from tests.test_docs import DOCS, ROOT, SNIPPET
 from tests.test_docs import load as load_source
 
 SOURCES = DOCS / "src" / "django"
-PAGES = ["decorator-style", "subclass-style", "migrating", "presence", "sending", "settings", "deploying", "metrics"]
+PAGES = [
+    "decorator-style",
+    "subclass-style",
+    "migrating",
+    "presence",
+    "sending",
+    "topics",
+    "settings",
+    "deploying",
+    "metrics",
+]
 OUTPUT = re.compile(
     r"^<!-- django-output: (?P<module>\w+)\.(?P<function>\w+) -->\n```\w*\n(?P<body>.*?)^```$", re.M | re.S
 )

@@ -21,6 +21,7 @@ __all__ = [
     "CALL",
     "CLOSE",
     "DELIVER",
+    "PRESENCE",
     "SEND",
     "TYPES",
     "batch",
@@ -28,6 +29,7 @@ __all__ = [
     "close",
     "deliver",
     "excluded",
+    "presence",
     "reachable_methods",
     "read",
     "read_batch",
@@ -42,7 +44,9 @@ CALL: Final = "wsroute.call"
 SEND: Final = "wsroute.send"
 #: close the socket with ``code``
 CLOSE: Final = "wsroute.close"
-TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE})
+#: a presence diff of a topic, ``{<routing key>: <the consumer's presence event>, "topic", "joins", "leaves"}``
+PRESENCE: Final = "wsroute.presence"
+TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE, PRESENCE})
 #: one of the messages above for many sockets of one server process, which hands it to each
 BATCH: Final = "wsroute.batch"
 
@@ -58,9 +62,16 @@ def deliver(
         body.pop("topic", None)
         body = {"topic": topic, **body}
     message: dict[str, Any] = {"type": DELIVER, "event": event, "json": dump(body)}
+    if topic is not None:
+        message["topic"] = topic  # for receivers that left it meanwhile, to drop it unread
     if exclude is not None:
         message["exclude"] = exclude
     return message
+
+
+def presence(topic: str, joins: Mapping[str, Any], leaves: Mapping[str, Any]) -> dict[str, Any]:
+    """A presence diff for ``topic``; each receiver puts its own presence event in front."""
+    return {"type": PRESENCE, "topic": topic, "json": dump({"topic": topic, "joins": joins, "leaves": leaves})}
 
 
 def excluded(message: Mapping[str, Any], channel_name: str) -> bool:
@@ -105,7 +116,8 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
 
     ``DELIVER``: ``(type, event, payload)``, the payload as JSON text of an object (or a dict,
     from an older sender); ``CALL``: ``(type, event, payload dict)``; ``SEND``: ``(type, frame,
-    None)``, the frame as JSON text of an object (or a dict); ``CLOSE``: ``(type, code, None)``.
+    None)``, the frame as JSON text of an object (or a dict); ``CLOSE``: ``(type, code, None)``;
+    ``PRESENCE``: ``(type, topic, diff as JSON text)``.
     """
     kind = message.get("type")
     if kind == DELIVER:
@@ -120,6 +132,10 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
         frame = message.get("json", message.get("frame"))
         if _is_object(frame):
             return kind, frame, None
+    elif kind == PRESENCE:
+        topic, body = message.get("topic"), message.get("json")
+        if isinstance(topic, str) and isinstance(body, str) and _is_object(body):
+            return kind, topic, body
     elif kind == CLOSE:
         code = message.get("code", 1000)
         if isinstance(code, int) and not isinstance(code, bool) and (code == 1000 or 3000 <= code <= 4999):

@@ -13,7 +13,7 @@ from django.db import models
 from wsroute_django import layer
 from wsroute_django.fanout import send_to_rows
 
-__all__ = ["Socket", "SocketGroup", "SocketQuerySet"]
+__all__ = ["Socket", "SocketGroup", "SocketQuerySet", "TopicMember"]
 
 
 class SocketQuerySet(models.QuerySet["Socket"]):
@@ -109,3 +109,23 @@ class SocketGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TopicMember(models.Model):
+    """A socket's membership of a topic, with the presence key and metadata it joined with.
+
+    Presence is per key (``user:<pk>``, or ``socket:<pk>`` for an anonymous socket): a key
+    is present in a topic while it has at least one membership row there."""
+
+    socket = models.ForeignKey(Socket, on_delete=models.CASCADE, related_name="topic_memberships")
+    topic = models.CharField(max_length=128)
+    key = models.CharField(max_length=64)
+    meta = models.JSONField(default=dict, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["socket", "topic"], name="wsroute_unique_topic_member")]
+        indexes = [models.Index(fields=["topic", "key"], name="wsroute_topic_key")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.key}"

@@ -19,6 +19,7 @@ WSROUTE = {
     "RATE_LIMIT": "100/s",
     "RATE_LIMIT_BURST": 200,
     "ERROR_LIMIT": "50/10s",
+    "MAX_TOPICS": 100,
     "METRICS": False,
 }
 # --8<-- [end:defaults]
@@ -43,7 +44,7 @@ def main() -> list[str]:
         *check(WSROUTE),
         *check({"PERSIST": "yes", "HEARTBEAT": 30, "STALE_AFTER": 0, "MAX_MESSAGE_SIZE": 1.5}),
         *check({"HEARTBEAT_INTERVAL": 60, "STALE_AFTER": 60}),
-        *check({"TRUSTED_PROXY_HEADER": ""}),
+        *check({"TRUSTED_PROXY_HEADER": "", "MAX_TOPICS": 0}),
         *check({"RATE_LIMIT": "fast", "ERROR_LIMIT": "50 per 10s"}),
         *check(["PERSIST"]),
     ]
