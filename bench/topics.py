@@ -1,7 +1,8 @@
 """Sending to many sockets in one process: per-process batching and topic fan-out.
 
-    python bench/topics.py                      both scenarios, in-memory layer and Redis
-    python bench/topics.py --layer redis --redis redis://127.0.0.1:6379/4 --rounds 5
+    python bench/topics.py                      both scenarios on channels-redis (redis://127.0.0.1:6379/0)
+    python bench/topics.py --layer memory       on Channels' InMemoryChannelLayer
+    python bench/topics.py --redis redis://127.0.0.1:6379/4 --rounds 5 --sockets 1000
 
 Everything runs in this one process: consumers are driven through their ASGI interface (no
 network, no WebSocket client), so the figures are the server side's cost alone. Socket rows
@@ -195,7 +196,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--scenario", choices=["queryset", "topic", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per round of the topic scenario")
     args = parser.parse_args(argv)
+    global SECONDS
+    SECONDS = args.seconds
     with tempfile.TemporaryDirectory() as tmp:
         configure(args.layer, args.redis, Path(tmp) / "bench.sqlite3")
         from django.core.management import call_command
@@ -213,8 +217,81 @@ async def run(args: argparse.Namespace) -> None:
         await topic_scenario(args.rounds)
 
 
+MEMBERS = 100
+IN_FLIGHT = 20
+SECONDS = 2.0
+
+
 async def topic_scenario(rounds: int) -> None:
-    print("\ntopic scenario: not available yet")
+    import json
+
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    from wsroute_django import JSONWebSocket, topic
+
+    class WsrouteFan(JSONWebSocket):
+        persist = False
+
+        @topic("fan")
+        def join_fan(self) -> None:
+            pass
+
+        async def on_shout(self, event: dict[str, Any]) -> None:
+            await self.broadcast("fan", "shouted", {"n": event["n"]})
+
+    class StockFan(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+        async def connect(self) -> None:
+            await self.channel_layer.group_add("fan-stock", self.channel_name)
+            await self.accept()
+
+        async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+            await self.channel_layer.group_send("fan-stock", {"type": "fan.shouted", "n": content["n"]})
+
+        async def fan_shouted(self, message: dict[str, Any]) -> None:
+            await self.send_json({"event": "shouted", "topic": "fan", "n": message["n"]})
+
+    variants: dict[str, tuple[list[Driven], Driven, Counter]] = {}
+    for name, consumer in (("channels", StockFan), ("wsroute", WsrouteFan)):
+        counter = Counter()
+        members = await open_all(consumer.as_asgi(), "/fan/", MEMBERS, counter)
+        if name == "wsroute":
+            counter.expect(MEMBERS)
+            for member in members:
+                await member.say(json.dumps({"event": "join", "topic": "fan"}))
+            await asyncio.wait_for(counter.reached.wait(), 30)  # every join reply
+        sender = (await open_all(consumer.as_asgi(), "/fan/", 1, Counter()))[0]
+        variants[name] = (members, sender, counter)
+
+    def measure(name: str) -> Callable[[], Awaitable[float]]:
+        _, sender, counter = variants[name]
+
+        async def run() -> float:
+            delivered = 0
+            started = time.perf_counter()
+            n = 0
+            while time.perf_counter() - started < SECONDS:
+                counter.expect(IN_FLIGHT * MEMBERS)
+                for _ in range(IN_FLIGHT):
+                    n += 1
+                    await sender.say(json.dumps({"event": "shout", "n": n}))
+                await asyncio.wait_for(counter.reached.wait(), 60)
+                delivered += counter.count
+            return delivered / (time.perf_counter() - started)
+
+        return run
+
+    for name in variants:
+        await measure(name)()  # warm up
+    results = await interleave({"channels": measure("channels"), "wsroute": measure("wsroute")}, rounds)
+    report(
+        f"fan-out to a {MEMBERS}-member topic (wsroute) / Channels group (stock consumer), {IN_FLIGHT} in flight",
+        "deliveries/s",
+        results,
+        "channels",
+        "higher",
+    )
+    for members, sender, _ in variants.values():
+        await close_all([*members, sender])
 
 
 if __name__ == "__main__":

@@ -86,3 +86,10 @@ def test_churn() -> None:
     """One round of connect/disconnect churn with and without Socket rows, on SQLite."""
     output = one_round("churn", "--postgres-url", "")
     table_rows(output, r"variant\s+conns/s\s+vs raw", ("raw", "wsroute_norows", "wsroute_rows_sqlite"))
+
+
+def test_topics_bench_runs() -> None:
+    out = run("topics.py", "--layer", "memory", "--sockets", "20", "--rounds", "1", "--seconds", "0.2")
+    assert re.search(r"queryset send to 20 sockets: until every socket has its frame", out), out
+    assert re.search(r"ratio batched/each: median [\d.]+", out), out
+    assert re.search(r"ratio wsroute/channels: median [\d.]+", out), out
