@@ -37,7 +37,7 @@ from wsroute.errors import UnknownTopic
 from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey
-from wsroute.topics import TopicKey, TopicSet, TopicTable, TopicTableBuilder, check_topic_name
+from wsroute.topics import TopicKey, TopicRoute, TopicSet, TopicTable, TopicTableBuilder, check_topic_name
 from wsroute_django import fanout, groups, layer, membership, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
@@ -116,10 +116,8 @@ _LAYER_HANDLER_GRACE: Final = 5.0
 _OUTAGE_LOG = LogThrottle("in this process")
 
 
-def _prepared(route: Any, dispatcher: Dispatcher) -> Any:
+def _prepared(route: TopicRoute[HandlerSpec], dispatcher: Dispatcher) -> TopicRoute[PreparedHandler]:
     """A topic route with its join hook ready to await."""
-    from wsroute.topics import TopicRoute
-
     hook = dispatcher.prepare(route.hook) if route.hook is not None else None
     return TopicRoute(route.key, hook, route.pattern)
 
@@ -468,7 +466,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
 
     async def _meta(self, topic: str) -> Any:
         hook = self._presence_meta_hook
-        meta = {} if hook is None else await self._conn.call(hook, topic)
+        meta = {} if hook is None else await self._conn.call(hook, *((topic,) if hook.takes_content else ()))
         if not isinstance(meta, dict):
             raise TypeError(f"{hook.name if hook else 'presence_meta'} returned {type(meta).__name__}; return a dict")
         return meta
@@ -635,7 +633,7 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             if layer.excluded(message, self.channel_name):
                 return
             topic = message.get("topic")
-            if topic is not None and (self._topics is None or topic not in self._topics):
+            if topic is not None and (not isinstance(topic, str) or self._topics is None or topic not in self._topics):
                 return  # sent to a topic this socket left since (or a hostile message)
             parsed = layer.read(message)
             if parsed is None:

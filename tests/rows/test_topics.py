@@ -285,3 +285,36 @@ def test_declaration_mistakes_fail_at_class_creation() -> None:
         class Clash(Persisted):  # a route of its own named JOIN
             routes = (*Persisted.routes, ("JOIN", "answer_ping"))
             topics = (("lobby", None),)
+
+
+async def test_a_join_sent_before_the_handshake_is_answered_after_it(sockets: Sockets) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    client = WebsocketCommunicator(RoomSocket.as_asgi(), "/rooms/")
+    await client.send_input({"type": "websocket.connect"})
+    await client.send_json_to({"type": "JOIN", "topic": "lobby", "ref": 1})  # before the accept arrives
+
+    assert (await client.receive_output(timeout=TIMEOUT))["type"] == "websocket.accept"
+    reply = await recv(client)
+    assert (reply["type"], reply["topic"], reply["ref"]) == ("JOINED", "lobby", 1)
+    await client.disconnect()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "wsroute.deliver", "event": "X", "json": "{}", "topic": ["lobby"]},
+        {"type": "wsroute.deliver", "event": "X", "json": "{}", "topic": {"a": 1}},
+        {"type": "wsroute.presence", "topic": 5, "json": "{}"},
+        {"type": "wsroute.presence", "topic": "lobby", "json": ["x"]},
+        {"type": "wsroute.presence", "topic": "lobby"},
+        {"type": "wsroute.batch", "channels": None},
+    ],
+)
+async def test_hostile_topic_layer_messages_are_ignored(sockets: Sockets, layer: Any, message: dict[str, Any]) -> None:
+    client = await sockets.connect(RoomSocket, "/rooms/")
+    await ask(client, {"type": "JOIN", "topic": "lobby"})
+    row = await Socket.objects.aget()
+
+    await layer.send(row.channel_name, message)
+    assert (await ask(client, {"type": "PING"}))["type"] == "PONG"
