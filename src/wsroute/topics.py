@@ -85,6 +85,8 @@ def compile_topic(key: TopicKey) -> tuple[str | None, re.Pattern[str] | None]:
     literal = _PLACEHOLDER.sub("", key)
     if "{" in literal or "}" in literal:
         raise ConfigError(f"topic {key!r}: a parameter is {{name}}, a Python identifier in braces")
+    if literal and _NAME.fullmatch(literal) is None:
+        raise ConfigError(f"topic {key!r}: names use ASCII letters, digits and _ . : @ / + = ~ - only")
     parts.append(re.escape(rest))
     return None, re.compile("".join(parts))
 
