@@ -318,3 +318,25 @@ async def test_hostile_topic_layer_messages_are_ignored(sockets: Sockets, layer:
 
     await layer.send(row.channel_name, message)
     assert (await ask(client, {"type": "PING"}))["type"] == "PONG"
+
+
+class Unpersisted(JSONWebSocket):
+    """No Socket row: topics work, presence is not kept."""
+
+    persist = False
+    topics = (("lobby", None),)
+
+    async def on_shout(self, event: dict[str, Any]) -> None:
+        await self.broadcast("lobby", "shouted", {"text": event["text"]})
+
+
+async def test_without_rows_topics_work_but_keep_no_presence(sockets: Sockets) -> None:
+    ada = await sockets.connect(Unpersisted, "/plain/")
+    bob = await sockets.connect(Unpersisted, "/plain/")
+
+    assert await ask(ada, {"event": "join", "topic": "lobby"}) == {"event": "joined", "topic": "lobby"}
+    assert await ask(bob, {"event": "join", "topic": "lobby"}) == {"event": "joined", "topic": "lobby"}
+    await bob.send_json_to({"event": "shout", "text": "hi"})
+    assert await recv(ada) == {"event": "shouted", "topic": "lobby", "text": "hi"}  # no presence diff before it
+    assert await recv(bob) == {"event": "shouted", "topic": "lobby", "text": "hi"}
+    assert await Socket.objects.acount() == 0
