@@ -40,6 +40,7 @@ PAGES = [
     "migrating",
     "presence",
     "sending",
+    "topics",
     "settings",
     "deploying",
     "metrics",

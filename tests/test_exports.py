@@ -81,7 +81,7 @@ def test_wsroute_django_exports_come_from_one_list() -> None:
     import wsroute_django
 
     lazy = wsroute_django._LAZY
-    assert wsroute_django.__all__ == ["DROP", "Forbidden", "Reject", *lazy]
+    assert wsroute_django.__all__ == ["DROP", "Forbidden", "Join", "Reject", *lazy]
     source = Path(wsroute_django.__file__).read_text()
     checked = {
         alias.name: node.module

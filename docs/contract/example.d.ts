@@ -180,6 +180,65 @@ export interface ChatConsumer {
 }
 
 /**
+ * chat.rooms.Rooms.socket.Handler at /ws/rooms/, routed on "type".
+ *
+ *     const socket = connect<RoomsSocket>("/ws/rooms/");
+ */
+export interface RoomsSocket {
+  key: "type";
+  /** client frames by name, routing key included */
+  requests: {
+    "PING": {
+      type: "PING";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "SAY": {
+      type: "SAY";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "JOIN": {
+      type: "JOIN";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "LEAVE": {
+      type: "LEAVE";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+  };
+  /** names routed by a regular expression or the default route */
+  other: never;
+  /** the reply to each request, by the request's name */
+  replies: {
+    "PING": Pong & {
+      ref?: WsrouteRef;
+    };
+    "SAY": {
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "JOIN": {
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "LEAVE": {
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+  };
+  /** every frame the server sends, by name */
+  events: {
+    "PONG": Pong & {
+      ref?: WsrouteRef;
+    };
+    "ERROR": WsrouteErrorFrameTypeERROR;
+  };
+}
+
+/**
  * table.views.Table.socket.Handler at /ws/table/, routed on "type".
  *
  *     const socket = connect<TableSocket>("/ws/table/");
@@ -242,6 +301,16 @@ export interface TableWatchers {
       ref?: WsrouteRef;
       [member: string]: unknown;
     };
+    "JOIN": {
+      type: "JOIN";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "LEAVE": {
+      type: "LEAVE";
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
   };
   /** names routed by a regular expression or the default route */
   other: never;
@@ -249,6 +318,14 @@ export interface TableWatchers {
   replies: {
     "PING": Pong & {
       ref?: WsrouteRef;
+    };
+    "JOIN": {
+      ref?: WsrouteRef;
+      [member: string]: unknown;
+    };
+    "LEAVE": {
+      ref?: WsrouteRef;
+      [member: string]: unknown;
     };
   };
   /** every frame the server sends, by name */

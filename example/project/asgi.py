@@ -15,10 +15,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import re_path  # noqa: E402
 
 from chat.consumers import ChatConsumer  # noqa: E402
+from chat.rooms import Rooms  # noqa: E402
 from table.views import Table  # noqa: E402
 
 websocket_urlpatterns = [
     re_path(r"^ws/chat/(?P<room>[-a-zA-Z0-9_]{1,50})/$", ChatConsumer.as_asgi()),  # subclass style
+    re_path(r"^ws/rooms/$", Rooms.socket.as_asgi()),  # decorator style, rooms as topics
     re_path(r"^ws/table/$", Table.socket.as_asgi()),  # decorator style, players (login required)
     re_path(r"^ws/table/watch/$", Table.watchers.as_asgi()),  # decorator style, anyone
 ]

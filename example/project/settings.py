@@ -103,9 +103,10 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "wsroute_django.memory_layer.MemoryChannelLayer"}}
 
 WSROUTE = {
-    # Short, so the "who is here" list forgets the sockets of a crashed process within ~30 s.
-    "HEARTBEAT_INTERVAL": 10.0,
-    "STALE_AFTER": 30.0,
+    # Short, so the "who is here" lists forget the sockets of a crashed process within ~30 s
+    # (WSROUTE_HEARTBEAT_INTERVAL / WSROUTE_STALE_AFTER shorten it more, for the browser tests).
+    "HEARTBEAT_INTERVAL": float(os.environ.get("WSROUTE_HEARTBEAT_INTERVAL", 10.0)),
+    "STALE_AFTER": float(os.environ.get("WSROUTE_STALE_AFTER", 30.0)),
 }
 
 LOGIN_URL = "login"

@@ -19,7 +19,8 @@ from wsroute_django import RoutedSocketHandler, SocketRouter
 
 logger = logging.getLogger(__name__)
 
-TABLE = "table"  # the group of every socket at the table, players and spectators
+TABLE = "table"  # the group of the players' sockets
+WATCHING = "table"  # the topic spectators join (topics and groups have separate names)
 
 
 class SeatedPlayer(RoutedSocketHandler):
@@ -61,8 +62,10 @@ class GameState(BaseModel):
 
 
 def push_state(socket: Any, game: Game) -> None:
-    """Send the game to everyone at the table."""
-    socket.group_send(TABLE, "STATE", game.state())
+    """Send the game to everyone at the table: the players' group and the spectators' topic."""
+    state = game.state()
+    socket.group_send(TABLE, "STATE", state)
+    socket.broadcast(WATCHING, "STATE", state)
 
 
 class Table(View):
@@ -107,7 +110,7 @@ class Table(View):
         logger.info("%s sent %r", socket.user, content["type"])
         return {"type": "UNKNOWN", "got": content["type"], "hint": "PING, or GAME_SIT / GAME_MOVE / GAME_RESET"}
 
-    @watchers.connect
-    def watch(socket: Any) -> None:
-        socket.group_add(TABLE)
-        socket.send_json({"type": "STATE", **Game.current().state()})
+    @watchers.topic(WATCHING)
+    def watch(socket: Any) -> dict[str, Any]:
+        """Anyone may watch; the join reply's data is the game as it stands."""
+        return Game.current().state()

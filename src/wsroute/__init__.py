@@ -3,6 +3,7 @@
 from wsroute.dispatch import Connection, Dispatcher, thread_runner
 from wsroute.envelope import Envelope, decode, error_frame, reply_frame
 from wsroute.errors import (
+    AlreadyJoined,
     BadJSON,
     BadMessage,
     ConfigError,
@@ -10,9 +11,12 @@ from wsroute.errors import (
     Forbidden,
     FrameNotSent,
     MessageError,
+    NotJoined,
     RateLimited,
     Reject,
     TooLarge,
+    TooManyTopics,
+    UnknownTopic,
     UnknownType,
     ValidationFailed,
     WsrouteError,
@@ -21,6 +25,7 @@ from wsroute.handlers import HandlerSpec
 from wsroute.limits import Limits
 from wsroute.middleware import DROP, Middleware, Pipeline
 from wsroute.routing import Route, RouteTable, RouteTableBuilder
+from wsroute.topics import Join, TopicSet, TopicTable, TopicTableBuilder, check_topic_name
 from wsroute.types import Content, ErrorCode, Observer, Ref, SyncRunner, Transport
 
 __version__ = "0.1.0"
@@ -30,6 +35,7 @@ __version__ = "0.1.0"
 #: already uses them, but may change between releases
 __all__ = [
     "DROP",
+    "AlreadyJoined",
     "BadJSON",
     "BadMessage",
     "ConfigError",
@@ -39,9 +45,11 @@ __all__ = [
     "ErrorCode",
     "Forbidden",
     "FrameNotSent",
+    "Join",
     "Limits",
     "MessageError",
     "Middleware",
+    "NotJoined",
     "Observer",
     "RateLimited",
     "Ref",
@@ -51,11 +59,17 @@ __all__ = [
     "RouteTableBuilder",
     "SyncRunner",
     "TooLarge",
+    "TooManyTopics",
+    "TopicSet",
+    "TopicTable",
+    "TopicTableBuilder",
     "Transport",
+    "UnknownTopic",
     "UnknownType",
     "ValidationFailed",
     "WsrouteError",
     "__version__",
+    "check_topic_name",
 ]
 
 #: importable, not part of the stable API

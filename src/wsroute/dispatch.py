@@ -28,6 +28,7 @@ from wsroute.handlers import HandlerSpec, PreparedHandler
 from wsroute.limits import CLOSE_FLOODING, FloodGuard, Limits, LogThrottle, clip_log
 from wsroute.middleware import DROP, Middleware, MiddlewareChain, Pipeline
 from wsroute.routing import RouteTable
+from wsroute.topics import TopicSet
 from wsroute.types import Content, ErrorCode, Observer, Ref, SyncRunner, Transport
 
 __all__ = ["CLOSE_INTERNAL_ERROR", "Connection", "Dispatcher", "thread_runner"]
@@ -47,6 +48,10 @@ _CLIENT_FAULTS = frozenset(
         ErrorCode.VALIDATION_ERROR,
         ErrorCode.TOO_LARGE,
         ErrorCode.RATE_LIMITED,
+        ErrorCode.UNKNOWN_TOPIC,
+        ErrorCode.ALREADY_JOINED,
+        ErrorCode.NOT_JOINED,
+        ErrorCode.TOO_MANY_TOPICS,
     }
 )
 
@@ -81,8 +86,11 @@ class Dispatcher:
         run_sync: SyncRunner = thread_runner,
         limits: Limits | None = None,
         max_message_size: int | Literal[False] | None = False,
+        topic_keys: frozenset[str] = frozenset(),
     ) -> None:
         self.key = key
+        #: routing keys of the frames that join and leave topics (their ``topic`` is a request)
+        self.topic_keys = topic_keys
         self.error_value = error_value
         self.run_sync = run_sync
         self.table = table.prepared(run_sync)
@@ -125,6 +133,7 @@ class Connection:
         "middleware",
         "observer",
         "receiver",
+        "topics",
         "transport",
     )
 
@@ -149,6 +158,9 @@ class Connection:
         self.closed = False
         #: told about every frame (metrics), when set
         self.observer: Observer | None = None
+        #: the topics the socket joined, when its consumer declares any: a client frame that
+        #: names a ``topic`` must name one of them
+        self.topics: TopicSet | None = None
         self._guard = FloodGuard(self.limits)
         self._throttle: LogThrottle | None = None  # client errors; made at the first one
         self._crash_log: LogThrottle | None = None  # handler errors, with their tracebacks
@@ -228,6 +240,8 @@ class Connection:
                         observer.frame(label, "dropped", time.perf_counter() - started)
                     return
                 key = _routing_key(content, dispatcher.key)
+            if self.topics is not None and "topic" in content and key not in dispatcher.topic_keys:
+                self.topics.require(content["topic"])
             resolved = dispatcher.table.resolve(key)
             if resolved is None:
                 raise UnknownType(f"no route for {dispatcher.key} {clip_log(key)[:64]!r}")

@@ -10,7 +10,11 @@ The hierarchy::
     │   ├── ValidationFailed     code "validation_error" (carries pydantic's error list)
     │   ├── Forbidden            code "forbidden"
     │   ├── RateLimited          code "rate_limited"
-    │   └── TooLarge             code "too_large"
+    │   ├── TooLarge             code "too_large"
+    │   ├── UnknownTopic         code "unknown_topic"
+    │   ├── AlreadyJoined        code "already_joined"
+    │   ├── NotJoined            code "not_joined"
+    │   └── TooManyTopics        code "too_many_topics"
     ├── Reject                   raised by a connect hook or middleware: close the socket (4403)
     ├── FrameNotSent             an outgoing frame JSON cannot carry, or larger than allowed
     └── ConfigError              a mistake in a route table or consumer class, raised at class creation
@@ -28,6 +32,7 @@ from typing import Any, ClassVar
 from wsroute.types import ErrorCode, Ref
 
 __all__ = [
+    "AlreadyJoined",
     "BadJSON",
     "BadMessage",
     "ConfigError",
@@ -35,9 +40,12 @@ __all__ = [
     "Forbidden",
     "FrameNotSent",
     "MessageError",
+    "NotJoined",
     "RateLimited",
     "Reject",
     "TooLarge",
+    "TooManyTopics",
+    "UnknownTopic",
     "UnknownType",
     "ValidationFailed",
     "WsrouteError",
@@ -104,6 +112,30 @@ class TooLarge(MessageError):
     """The frame is larger than the consumer accepts."""
 
     code = ErrorCode.TOO_LARGE
+
+
+class UnknownTopic(MessageError):
+    """A join names a topic the consumer does not declare."""
+
+    code = ErrorCode.UNKNOWN_TOPIC
+
+
+class AlreadyJoined(MessageError):
+    """A join names a topic the socket is already in."""
+
+    code = ErrorCode.ALREADY_JOINED
+
+
+class NotJoined(MessageError):
+    """A leave, or a frame's ``topic``, names a topic the socket is not in."""
+
+    code = ErrorCode.NOT_JOINED
+
+
+class TooManyTopics(MessageError):
+    """A join beyond the per-socket limit of topics."""
+
+    code = ErrorCode.TOO_MANY_TOPICS
 
 
 class Reject(WsrouteError):

@@ -27,6 +27,10 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_LARGE = "too_large"
     SERVER_ERROR = "server_error"
+    UNKNOWN_TOPIC = "unknown_topic"
+    ALREADY_JOINED = "already_joined"
+    NOT_JOINED = "not_joined"
+    TOO_MANY_TOPICS = "too_many_topics"
 
 
 class Transport(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from wsroute import DROP, Forbidden, Reject
+from wsroute import DROP, Forbidden, Join, Reject
 
 if TYPE_CHECKING:  # the same names as _LAZY (tests/test_exports.py checks)
     from wsroute_django.consumer import SocketConsumer as SocketConsumer
@@ -18,7 +18,12 @@ if TYPE_CHECKING:  # the same names as _LAZY (tests/test_exports.py checks)
     from wsroute_django.middleware import HeartbeatMiddleware as HeartbeatMiddleware
     from wsroute_django.middleware import SocketMiddleware as SocketMiddleware
     from wsroute_django.routed_socket_handler import RoutedSocketHandler as RoutedSocketHandler
+    from wsroute_django.sending import asend_to_group as asend_to_group
+    from wsroute_django.sending import send_to_group as send_to_group
     from wsroute_django.socket_router import SocketRouter as SocketRouter
+    from wsroute_django.topics import asend_to_topic as asend_to_topic
+    from wsroute_django.topics import send_to_topic as send_to_topic
+    from wsroute_django.topics import topic as topic
 
 #: public name -> the module it is imported from on first use
 _LAZY = {
@@ -29,9 +34,14 @@ _LAZY = {
     "SocketConsumer": "wsroute_django.consumer",
     "SocketMiddleware": "wsroute_django.middleware",
     "SocketRouter": "wsroute_django.socket_router",
+    "asend_to_group": "wsroute_django.sending",
+    "send_to_group": "wsroute_django.sending",
+    "asend_to_topic": "wsroute_django.topics",
+    "send_to_topic": "wsroute_django.topics",
+    "topic": "wsroute_django.topics",
 }
 
-__all__ = ["DROP", "Forbidden", "Reject", *_LAZY]
+__all__ = ["DROP", "Forbidden", "Join", "Reject", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

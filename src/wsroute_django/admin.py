@@ -6,13 +6,14 @@ from django.contrib import admin
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-from wsroute_django.models import Socket, SocketGroup
+from wsroute_django.models import Socket, SocketGroup, TopicMember
 
 if TYPE_CHECKING:
     _InlineBase = admin.TabularInline[SocketGroup, Socket]
+    _TopicInlineBase = admin.TabularInline[TopicMember, Socket]
     _AdminBase = admin.ModelAdmin[Socket]
 else:  # the admin classes are generic only in django-stubs; subscripting them fails at runtime
-    _InlineBase = admin.TabularInline
+    _InlineBase = _TopicInlineBase = admin.TabularInline
     _AdminBase = admin.ModelAdmin
 
 #: the row's session (its key logs in as the user): never shown, searched or filtered on
@@ -24,6 +25,14 @@ class SocketGroupInline(_InlineBase):
     extra = 0
     can_delete = False
     readonly_fields = ("name",)
+
+
+class TopicMemberInline(_TopicInlineBase):
+    model = TopicMember
+    extra = 0
+    can_delete = False
+    readonly_fields = ("topic", "key", "meta", "joined_at")
+    fields = readonly_fields
 
 
 @admin.register(Socket)
@@ -41,7 +50,7 @@ class SocketAdmin(_AdminBase):
     search_fields = ("path", "channel_name", "user__username")
     fields = ("channel_name", "path", "user", "user_ip", "server", "connected_at", "last_ping", "active")
     readonly_fields = fields
-    inlines = (SocketGroupInline,)
+    inlines = (SocketGroupInline, TopicMemberInline)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if lookup.split(LOOKUP_SEP, 1)[0] in SECRET_FIELDS:

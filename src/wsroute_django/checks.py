@@ -59,6 +59,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     header = value.get("TRUSTED_PROXY_HEADER")
     if header is not None and (not isinstance(header, str) or not header.strip()):
         errors.append(_error("WSROUTE['TRUSTED_PROXY_HEADER'] must be a header name or None", "", 6))
+    topics = value.get("MAX_TOPICS", 1)
+    if isinstance(topics, bool) or not isinstance(topics, int) or topics <= 0:
+        errors.append(_error(f"WSROUTE['MAX_TOPICS'] must be a positive int, got {topics!r}", "default: 100", 10))
     for key in ("MAX_MESSAGE_SIZE", "MAX_SEND_SIZE", "RATE_LIMIT_BURST"):
         size = value.get(key)
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):

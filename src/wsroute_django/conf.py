@@ -34,6 +34,8 @@ class WsrouteSettings:
     RATE_LIMIT_BURST: int | None = 200
     #: a socket that gets this many error frames within the period is closed with 4429
     ERROR_LIMIT: str | None = "50/10s"
+    #: topics one socket may be in at once; a join beyond gets ``too_many_topics``
+    MAX_TOPICS: int = 100
     #: Prometheus metrics (needs the wsroute[metrics] extra); off: they cost nothing
     METRICS: bool = False
     #: sync handlers (and sync hooks, middleware and layer-event methods) run on a pool of this

@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
@@ -28,16 +29,20 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.apps import apps
 
-from wsroute import ConfigError, Dispatcher, Limits, Middleware, RouteTableBuilder
-from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL, Connection
+from wsroute import ConfigError, Dispatcher, Forbidden, Limits, Middleware, Reject, RouteTableBuilder
+from wsroute.dispatch import CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL, Connection, as_reply
 from wsroute.envelope import splice
+from wsroute.errors import UnknownTopic
 from wsroute.handlers import HandlerSpec, PreparedHandler, is_async_callable
 from wsroute.limits import LogThrottle, clip_log
 from wsroute.routing import RouteKey, RouteTable
-from wsroute_django import groups, layer, signals
+from wsroute.topics import TopicKey, TopicRoute, TopicSet, TopicTable, TopicTableBuilder, check_topic_name
+from wsroute_django import fanout, groups, layer, membership, signals
 from wsroute_django.bridge import bridged
 from wsroute_django.conf import WsrouteSettings, get_settings
 from wsroute_django.metrics import Metrics, get_metrics
+from wsroute_django.sending import channel_of
+from wsroute_django.topics import TOPIC_ATTRIBUTE
 from wsroute_django.workers import run_sync
 
 if TYPE_CHECKING:
@@ -64,6 +69,8 @@ CLOSE_FLOODING: Final = 4429
 RouteEntry = (
     tuple[RouteKey, "str | Callable[..., Any] | HandlerSpec"] | tuple[RouteKey, "str | Callable[..., Any]", object]
 )
+#: ``(topic key, join hook)``: a method name, a function taking ``(socket, join)``, or None (anyone may join)
+TopicEntry = tuple[TopicKey, "str | Callable[..., Any] | None"]
 
 # Connection states, as module constants: compared several times per frame.
 _CONNECTING: Final = 0  # handshake received, not yet accepted
@@ -117,6 +124,12 @@ def _check_emits(cls: type) -> None:
         )
 
 
+def _prepared(route: TopicRoute[HandlerSpec], dispatcher: Dispatcher) -> TopicRoute[PreparedHandler]:
+    """A topic route with its join hook ready to await."""
+    hook = dispatcher.prepare(route.hook) if route.hook is not None else None
+    return TopicRoute(route.key, hook, route.pattern)
+
+
 async def _reap(pump: asyncio.Task[None]) -> None:
     """Cancel ``pump`` every half second until it ends (a minute at most)."""
     for _ in range(120):
@@ -154,6 +167,15 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     #: any object) describes the frame's other members. Read by ``manage.py wsroute_asyncapi``
     #: and ``wsroute_typescript``; merged with the parents' ``emits``.
     emits: ClassVar[Mapping[str, object]] = {}
+    #: ``(key, join hook)`` pairs: topics clients may join (see also ``wsroute_django.topic``)
+    topics: ClassVar[tuple[TopicEntry, ...]] = ()
+    #: routing-key values of the topic frames: a client's join and leave, the server's
+    #: replies to them, and presence diffs
+    join_event: ClassVar[str] = "JOIN"
+    leave_event: ClassVar[str] = "LEAVE"
+    joined_event: ClassVar[str] = "JOINED"
+    left_event: ClassVar[str] = "LEFT"
+    presence_event: ClassVar[str] = "PRESENCE"
 
     _dispatcher: ClassVar[Dispatcher]
     _connect_hook: ClassVar[PreparedHandler | None]
@@ -162,12 +184,20 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
     _layer_methods: ClassVar[dict[str, str]]
     _limits_cache: ClassVar[tuple[WsrouteSettings, Limits] | None] = None
     _declared_table: ClassVar[RouteTable[HandlerSpec]]
+    _topic_table: ClassVar[TopicTable[PreparedHandler]]
+    _presence_meta_hook: ClassVar[PreparedHandler | None]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _check_emits(cls)
         builder = RouteTableBuilder(owner=cls.__qualname__)
         cls._collect_routes(builder)
+        topics: TopicTableBuilder[HandlerSpec] = TopicTableBuilder(owner=cls.__qualname__)
+        cls._collect_topics(topics)
+        topic_table = topics.build()
+        if topic_table:
+            builder.add(cls.join_event, SocketConsumer._join_topic)
+            builder.add(cls.leave_event, SocketConsumer._leave_topic)
         cls._declared_table = builder.build()
         cls._dispatcher = Dispatcher(
             cls._declared_table,
@@ -175,6 +205,15 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             error_value=cls.error_value,
             middlewares=tuple(cls.middlewares),
             run_sync=run_sync,  # WSROUTE["SYNC_WORKERS"]: asgiref's shared thread, or a pool
+            topic_keys=frozenset({cls.join_event, cls.leave_event}) if topic_table else frozenset(),
+        )
+        cls._topic_table = TopicTable(
+            {name: _prepared(route, cls._dispatcher) for name, route in topic_table.exact.items()},
+            tuple(_prepared(route, cls._dispatcher) for route in topic_table.patterns),
+        )
+        meta = getattr(cls, "presence_meta", None)
+        cls._presence_meta_hook = (
+            cls._dispatcher.prepare(HandlerSpec.from_callable(meta)) if callable(meta) and topic_table else None
         )
         cls._connect_hook = cls._hook("on_connect", takes_code=False)
         cls._disconnect_hook = cls._hook("on_disconnect", takes_code=True)
@@ -196,6 +235,33 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         default = getattr(cls, "default_route", None)
         if default is not None:
             builder.set_default(default)
+
+    @classmethod
+    def _collect_topics(cls, builder: TopicTableBuilder[HandlerSpec]) -> None:
+        """The ``topics`` table, then methods marked with ``@topic``; later entries override a parent's."""
+        inherited = {entry for base in cls.__mro__[1:] for entry in vars(base).get("topics", ())}
+        for entry in cls.topics:
+            if not isinstance(entry, tuple) or len(entry) != 2:
+                raise ConfigError(f"{cls.__qualname__}.topics: expected (key, join hook or None), got {entry!r}")
+            key, target = entry
+            hook = None if target is None else cls._resolve(target)
+            builder.add(key, cls._topic_hook(hook, key), overridable=entry in inherited)
+        for name in dir(cls):
+            method = getattr(cls, name, None)
+            for key in getattr(method, TOPIC_ATTRIBUTE, ()):
+                assert method is not None
+                builder.add(key, cls._topic_hook(method, key), overridable=True)
+
+    @classmethod
+    def _topic_hook(cls, hook: Callable[..., Any] | HandlerSpec | None, key: TopicKey) -> HandlerSpec | None:
+        if hook is None:
+            return None
+        spec = hook if isinstance(hook, HandlerSpec) else HandlerSpec.from_callable(hook)
+        if spec.validator is not None or spec.takes_match:
+            raise ConfigError(
+                f"{cls.__qualname__}: the join hook {spec.name} of topic {key!r} must take (socket) or (socket, join)"
+            )
+        return spec
 
     @classmethod
     def _resolve(cls, target: str | Callable[..., Any] | HandlerSpec) -> Callable[..., Any] | HandlerSpec:
@@ -228,6 +294,10 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         self._finished = False
         self._layer_log = LogThrottle()
         self._metrics: Metrics | None = None
+        self._inbox: deque[Mapping[str, Any]] = deque()  # layer messages handed over in memory
+        self._draining: asyncio.Task[None] | None = None
+        self._in_inbox = False
+        self._topics: TopicSet | None = None
 
     # -- what handlers see -------------------------------------------------------------
 
@@ -306,14 +376,116 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
             await signals.emit(signals.group_left, type(self), socket=self, group=group)
 
     @bridged
-    async def group_send(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
-        """Send ``{<routing key>: event, **payload}`` to every socket in ``group``."""
-        await self._layer().group_send(groups.check_group_name(group), layer.deliver(event, payload))
+    async def group_send(
+        self,
+        group: str,
+        event: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        exclude: Any = None,
+        exclude_self: bool = False,
+    ) -> None:
+        """Send ``{<routing key>: event, **payload}`` to every socket in ``group``, except
+        ``exclude`` (a socket, its ``Socket`` row or its channel name) or, with
+        ``exclude_self=True``, this socket."""
+        skip = self.channel_name if exclude_self else channel_of(exclude)
+        await self._layer().group_send(groups.check_group_name(group), layer.deliver(event, payload, exclude=skip))
 
     @bridged
     async def group_call_event(self, group: str, event: str, payload: Mapping[str, Any] | None = None) -> None:
         """Run the route for ``event`` in every consumer of ``group``, server-side only."""
         await self._layer().group_send(groups.check_group_name(group), layer.call(event, payload))
+
+    @_view
+    def joined_topics(self) -> frozenset[str]:
+        """The topics this socket joined."""
+        return frozenset(self._topics or ())
+
+    @bridged
+    async def broadcast(
+        self,
+        topic: str,
+        event: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        exclude: Any = None,
+        exclude_self: bool = False,
+    ) -> None:
+        """Send ``{<routing key>: event, "topic": topic, **payload}`` to every socket that
+        joined ``topic``, except ``exclude`` or, with ``exclude_self=True``, this socket."""
+        skip = self.channel_name if exclude_self else channel_of(exclude)
+        message = layer.deliver(event, payload, exclude=skip, topic=check_topic_name(topic))
+        await self._layer().group_send(membership.topic_group(topic), message)
+
+    async def presence_meta(self, topic: str) -> dict[str, Any]:
+        """The presence metadata of this socket's user in ``topic``, sent to the topic's
+        members when the user's first socket joins it. Override to add a name, an avatar..."""
+        return {}
+
+    async def _join_topic(self, content: dict[str, Any]) -> dict[str, Any]:
+        """The route for ``{<key>: "JOIN", "topic": ...}``: authorize, join, reply with the presence."""
+        name = check_topic_name(content.get("topic"))
+        resolved = self._topic_table.resolve(name)
+        if resolved is None:
+            raise UnknownTopic(f"no topic {name!r} here")
+        route, match = resolved
+        topics = self._topics
+        if topics is None:
+            topics = self._topics = TopicSet(get_settings().MAX_TOPICS)
+            self._conn.topics = topics
+        topics.check_can_join(name)
+        data: Any = None
+        if route.hook is not None:
+            join = self._topic_table.join(route, name, match, content)
+            try:
+                data = await self._conn.call(route.hook, *((join,) if route.hook.takes_content else ()))
+            except Reject as exc:
+                raise Forbidden(str(exc)) from None
+        reply: dict[str, Any] = {self.type_key: self.joined_event, "topic": name}
+        if data is not None:
+            reply["data"] = as_reply(data, route.hook.name if route.hook else name)
+        group = membership.topic_group(name)
+        await self._layer().group_add(group, self.channel_name)
+        topics.add(name)
+        try:
+            if self._rows is not None and self._rows.record is not None:
+                reply["presence"] = await self._rows.join_topic(name, self._presence_key(), await self._meta(name))
+        except BaseException:
+            topics.remove(name)
+            await self._layer().group_discard(group, self.channel_name)
+            raise
+        return reply
+
+    async def _leave_topic(self, content: dict[str, Any]) -> dict[str, Any]:
+        """The route for ``{<key>: "LEAVE", "topic": ...}``."""
+        name = check_topic_name(content.get("topic"))
+        if self._topics is None:
+            self._topics = self._conn.topics = TopicSet(get_settings().MAX_TOPICS)
+        self._topics.remove(name)  # NotJoined
+        await self._leave_topics([name])
+        return {self.type_key: self.left_event, "topic": name}
+
+    async def _leave_topics(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                await self._layer().group_discard(membership.topic_group(name), self.channel_name)
+            except Exception:
+                logger.exception("%r could not leave the layer group of topic %s", self, name)
+        if self._rows is not None:
+            await self._rows.leave_topics(names)
+
+    def _presence_key(self) -> str:
+        record = self._rows.record if self._rows is not None else None
+        user = self.user
+        user_id = user.pk if getattr(user, "is_authenticated", False) else None
+        return membership.presence_key(user_id, record.pk if record is not None else 0)
+
+    async def _meta(self, topic: str) -> Any:
+        hook = self._presence_meta_hook
+        meta = {} if hook is None else await self._conn.call(hook, *((topic,) if hook.takes_content else ()))
+        if not isinstance(meta, dict):
+            raise TypeError(f"{hook.name if hook else 'presence_meta'} returned {type(meta).__name__}; return a dict")
+        return meta
 
     @classmethod
     def route_keys(cls) -> Iterator[RouteKey | None]:
@@ -415,6 +587,8 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 from wsroute_django.row_writer import RowTracker
 
                 self._rows = RowTracker(self.channel_name)
+                fanout.inbox.add(self)  # before the row exists: a sender that reads it finds us
+                self._in_inbox = True
                 await self._rows.open(self.scope)
             await signals.emit(signals.socket_connected, type(self), socket=self)
         except Exception:
@@ -458,9 +632,38 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 except Exception:
                     logger.exception("%r failed to handle a channel-layer message", self)
 
+    def deliver_local(self, message: Mapping[str, Any]) -> None:
+        """Handle a layer message this process received for this socket (see ``fanout``),
+        after any handed over before it, as if it came through the socket's own channel."""
+        if self._finished:
+            return
+        self._inbox.append(message)
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain_inbox())
+
+    async def _drain_inbox(self) -> None:
+        try:
+            while self._inbox:
+                message = self._inbox.popleft()
+                async with self._turn:
+                    if self._finished:
+                        self._inbox.clear()
+                        return
+                    try:
+                        await self._layer_message(message)
+                    except Exception:
+                        logger.exception("%r failed to handle a channel-layer message", self)
+        finally:
+            self._draining = None
+
     async def _layer_message(self, message: Mapping[str, Any]) -> None:
         kind = message.get("type")
         if kind in layer.TYPES:
+            if layer.excluded(message, self.channel_name):
+                return
+            topic = message.get("topic")
+            if topic is not None and (not isinstance(topic, str) or self._topics is None or topic not in self._topics):
+                return  # sent to a topic this socket left since (or a hostile message)
             parsed = layer.read(message)
             if parsed is None:
                 logger.warning("%r got a malformed %s layer message; ignored", self, kind)
@@ -491,6 +694,9 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                     return
                 second = json.loads(second)
             await connection.send({self.type_key: first, **second})
+        elif kind == layer.PRESENCE:
+            spliced = splice(self.type_key, self.presence_event, second)
+            await (connection.send_encoded(spliced) if spliced else connection.send(json.loads(second)))
         elif kind == layer.CALL:
             await connection.run_event(first, {self.type_key: first, **second})
         elif kind == layer.SEND:
@@ -506,12 +712,21 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         was_open = self._state != _CONNECTING  # accepted at some point (closed ones were accepted first)
         self._state = _CLOSED
         code = self._close_code
+        if self._in_inbox:
+            fanout.inbox.remove(self)
         if self._metrics is not None:
             self._metrics.connection_closed(code, was_open)
         if self._pump is not None:
             await self._stop_pump(self._pump)
         if self._connection is not None:
             await self._connection.close(code, self._disconnect_hook)
+        if self._topics:
+            names = list(self._topics)
+            self._topics = None
+            try:
+                await self._leave_topics(names)
+            except Exception:
+                logger.exception("%r could not leave its topics on disconnect", self)
         for group in list(self._groups):
             try:
                 await self._layer().group_discard(group, self.channel_name)

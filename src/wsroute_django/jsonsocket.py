@@ -28,6 +28,11 @@ class JSONWebSocket(SocketConsumer):
 
     type_key: ClassVar[str] = "event"
     error_value: ClassVar[str] = "error"
+    join_event: ClassVar[str] = "join"
+    leave_event: ClassVar[str] = "leave"
+    joined_event: ClassVar[str] = "joined"
+    left_event: ClassVar[str] = "left"
+    presence_event: ClassVar[str] = "presence"
 
     @classmethod
     def _collect_routes(cls, builder: RouteTableBuilder) -> None:

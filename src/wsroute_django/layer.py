@@ -16,7 +16,25 @@ from typing import Any, Final
 
 from wsroute.envelope import dump
 
-__all__ = ["CALL", "CLOSE", "DELIVER", "SEND", "TYPES", "call", "close", "deliver", "reachable_methods", "read", "send"]
+__all__ = [
+    "BATCH",
+    "CALL",
+    "CLOSE",
+    "DELIVER",
+    "PRESENCE",
+    "SEND",
+    "TYPES",
+    "batch",
+    "call",
+    "close",
+    "deliver",
+    "excluded",
+    "presence",
+    "reachable_methods",
+    "read",
+    "read_batch",
+    "send",
+]
 
 #: deliver ``{<routing key>: event, **payload}`` to the client
 DELIVER: Final = "wsroute.deliver"
@@ -26,12 +44,58 @@ CALL: Final = "wsroute.call"
 SEND: Final = "wsroute.send"
 #: close the socket with ``code``
 CLOSE: Final = "wsroute.close"
-TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE})
+#: a presence diff of a topic, ``{<routing key>: <the consumer's presence event>, "topic", "joins", "leaves"}``
+PRESENCE: Final = "wsroute.presence"
+TYPES: Final = frozenset({DELIVER, CALL, SEND, CLOSE, PRESENCE})
+#: one of the messages above for many sockets of one server process, which hands it to each
+BATCH: Final = "wsroute.batch"
 
 
-def deliver(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``{<routing key>: event, **payload}`` for every receiver; ``FrameNotSent`` if JSON cannot carry it."""
-    return {"type": DELIVER, "event": event, "json": dump(dict(payload or {}))}
+def deliver(
+    event: str, payload: Mapping[str, Any] | None = None, *, exclude: str | None = None, topic: str | None = None
+) -> dict[str, Any]:
+    """``{<routing key>: event, **payload}`` for every receiver but the channel ``exclude``;
+    ``FrameNotSent`` if JSON cannot carry it. With ``topic``, the frame's ``topic`` is that
+    name, whatever the payload says."""
+    body = dict(payload or {})
+    if topic is not None:
+        body.pop("topic", None)
+        body = {"topic": topic, **body}
+    message: dict[str, Any] = {"type": DELIVER, "event": event, "json": dump(body)}
+    if topic is not None:
+        message["topic"] = topic  # for receivers that left it meanwhile, to drop it unread
+    if exclude is not None:
+        message["exclude"] = exclude
+    return message
+
+
+def presence(topic: str, joins: Mapping[str, Any], leaves: Mapping[str, Any]) -> dict[str, Any]:
+    """A presence diff for ``topic``; each receiver puts its own presence event in front."""
+    return {"type": PRESENCE, "topic": topic, "json": dump({"topic": topic, "joins": joins, "leaves": leaves})}
+
+
+def excluded(message: Mapping[str, Any], channel_name: str) -> bool:
+    """True when the sender asked that ``channel_name`` not get ``message`` (its own socket)."""
+    return message.get("exclude") == channel_name
+
+
+def batch(channel_names: list[str], message: Mapping[str, Any]) -> dict[str, Any]:
+    """``message`` (one of ``TYPES``) for each of ``channel_names``, all served by one process."""
+    return {"type": BATCH, "channels": channel_names, "message": dict(message)}
+
+
+def read_batch(message: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]] | None:
+    """``(channel names, inner message)`` of a well-formed ``BATCH``, else ``None``."""
+    names, inner = message.get("channels"), message.get("message")
+    if (
+        message.get("type") == BATCH
+        and isinstance(names, list)
+        and all(isinstance(name, str) for name in names)
+        and isinstance(inner, dict)
+        and read(inner) is not None
+    ):
+        return names, inner
+    return None
 
 
 def call(event: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -52,7 +116,8 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
 
     ``DELIVER``: ``(type, event, payload)``, the payload as JSON text of an object (or a dict,
     from an older sender); ``CALL``: ``(type, event, payload dict)``; ``SEND``: ``(type, frame,
-    None)``, the frame as JSON text of an object (or a dict); ``CLOSE``: ``(type, code, None)``.
+    None)``, the frame as JSON text of an object (or a dict); ``CLOSE``: ``(type, code, None)``;
+    ``PRESENCE``: ``(type, topic, diff as JSON text)``.
     """
     kind = message.get("type")
     if kind == DELIVER:
@@ -67,6 +132,10 @@ def read(message: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
         frame = message.get("json", message.get("frame"))
         if _is_object(frame):
             return kind, frame, None
+    elif kind == PRESENCE:
+        topic, body = message.get("topic"), message.get("json")
+        if isinstance(topic, str) and isinstance(body, str) and _is_object(body):
+            return kind, topic, body
     elif kind == CLOSE:
         code = message.get("code", 1000)
         if isinstance(code, int) and not isinstance(code, bool) and (code == 1000 or 3000 <= code <= 4999):

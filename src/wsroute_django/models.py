@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import models
 
 from wsroute_django import layer
+from wsroute_django.fanout import send_to_rows
 
-__all__ = ["Socket", "SocketGroup", "SocketQuerySet"]
-
-
-async def _send_to_channels(channel_names: Iterable[str], message: dict[str, Any]) -> int:
-    channel_layer = get_channel_layer()
-    if channel_layer is None:
-        raise RuntimeError("sending to sockets needs CHANNEL_LAYERS in settings")
-    count = 0
-    for name in channel_names:
-        await channel_layer.send(name, message)
-        count += 1
-    return count
+__all__ = ["Socket", "SocketGroup", "SocketQuerySet", "TopicMember"]
 
 
 class SocketQuerySet(models.QuerySet["Socket"]):
     """Sockets, addressable as a batch: ``Socket.objects.filter(path="/chat/").send_json({...})``.
 
-    Each method sends one channel-layer message per socket (no throw-away groups) and
-    returns how many sockets were addressed. The plain methods are for sync code (views,
-    Celery tasks, management commands); the ``a``-prefixed ones for async code.
+    Each method sends one channel-layer message per server process, which hands it to each
+    of its sockets (no throw-away groups), and returns how many sockets were addressed. The
+    plain methods are for sync code (views, Celery tasks, management commands); the
+    ``a``-prefixed ones for async code.
     """
 
     def for_user(self, user: Any) -> SocketQuerySet:
@@ -66,12 +56,12 @@ class SocketQuerySet(models.QuerySet["Socket"]):
         return await self._asend(layer.close(code))
 
     def _send(self, message: dict[str, Any]) -> int:
-        names = list(self.values_list("channel_name", flat=True))
-        return int(async_to_sync(_send_to_channels)(names, message))
+        rows = list(self.values_list("channel_name", "server"))
+        return int(async_to_sync(send_to_rows)(rows, message))
 
     async def _asend(self, message: dict[str, Any]) -> int:
-        names = [name async for name in self.values_list("channel_name", flat=True)]
-        return await _send_to_channels(names, message)
+        rows = [row async for row in self.values_list("channel_name", "server")]
+        return await send_to_rows(rows, message)
 
 
 class Socket(models.Model):
@@ -119,3 +109,23 @@ class SocketGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TopicMember(models.Model):
+    """A socket's membership of a topic, with the presence key and metadata it joined with.
+
+    Presence is per key (``user:<pk>``, or ``socket:<pk>`` for an anonymous socket): a key
+    is present in a topic while it has at least one membership row there."""
+
+    socket = models.ForeignKey(Socket, on_delete=models.CASCADE, related_name="topic_memberships")
+    topic = models.CharField(max_length=128)
+    key = models.CharField(max_length=64)
+    meta = models.JSONField(default=dict, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["socket", "topic"], name="wsroute_unique_topic_member")]
+        indexes = [models.Index(fields=["topic", "key"], name="wsroute_topic_key")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.key}"

@@ -24,6 +24,7 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
+from wsroute_django import membership
 from wsroute_django.models import Socket, SocketGroup
 from wsroute_django.rows import (
     build_row,
@@ -413,6 +414,22 @@ class RowTracker:
     async def leave(self, group: str) -> None:
         if self.record is not None and not self._closed:
             await row_writer.leave(self.record.pk, group)
+
+    async def join_topic(self, topic: str, key: str, meta: Any) -> dict[str, Any]:
+        """Record the topic membership (announcing ``key`` if it is new there); the topic's presence.
+
+        Not batched: each change to a topic's members is its own transaction, under the
+        topic's lock, so that presence diffs go out in the order of the changes."""
+        assert self.record is not None
+        self._joined = True
+        state: dict[str, Any] = await database_sync_to_async(membership.join)(
+            self.record.pk, self.channel_name, topic, key, meta
+        )
+        return state
+
+    async def leave_topics(self, topics: list[str]) -> None:
+        if self.record is not None and not self._closed:
+            await database_sync_to_async(membership.leave)(self.record.pk, topics)
 
     async def close(self) -> None:
         """Delete the row (once). Must run even when the consumer was cancelled."""

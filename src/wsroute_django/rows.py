@@ -19,7 +19,7 @@ import os
 import socket as _socket
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,10 +28,10 @@ from channels.layers import get_channel_layer
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from wsroute_django import signals
+from wsroute_django import membership, signals
 from wsroute_django.conf import get_settings
 from wsroute_django.metrics import get_metrics
-from wsroute_django.models import Socket, SocketGroup
+from wsroute_django.models import Socket, SocketGroup, TopicMember
 
 __all__ = [
     "PRUNED_CLOSE_CODE",
@@ -127,8 +127,9 @@ def close_row(pk: int, joined_groups: bool = True) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if joined_groups:
-            column = quote(SocketGroup._meta.get_field("socket").column)
-            cursor.execute(f"DELETE FROM {quote(SocketGroup._meta.db_table)} WHERE {column} = %s", [pk])
+            for model in (SocketGroup, TopicMember):
+                column = quote(model._meta.get_field("socket").column)
+                cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} = %s", [pk])
         cursor.execute(
             f"DELETE FROM {quote(Socket._meta.db_table)} WHERE {quote(str(Socket._meta.pk.column))} = %s", [pk]
         )
@@ -142,8 +143,8 @@ def close_rows_of_channel(channel_name: str) -> None:
 
 @functools.cache
 def _other_models_reference_sockets() -> bool:
-    """True when a model besides SocketGroup points at Socket (e.g. a profile per socket)."""
-    return any(relation.related_model is not SocketGroup for relation in Socket._meta.related_objects)
+    """True when a model besides wsroute's own points at Socket (e.g. a profile per socket)."""
+    return any(relation.related_model not in (SocketGroup, TopicMember) for relation in Socket._meta.related_objects)
 
 
 def join_group(pk: int, name: str) -> None:
@@ -166,10 +167,12 @@ PRUNED_CLOSE_CODE = 1006
 
 @dataclass(frozen=True)
 class PrunedSocket:
-    """A stale row, deleted, and the groups its channel was in."""
+    """A stale row, deleted, the groups its channel was in and its topic memberships."""
 
     row: Socket
     groups: list[str]
+    #: ``(topic, presence key, metadata)`` of each topic the socket was in
+    topics: list[tuple[str, str, Any]] = field(default_factory=list)
 
 
 def delete_stale(stale_after: float | None = None) -> list[PrunedSocket]:
@@ -185,6 +188,10 @@ def delete_stale(stale_after: float | None = None) -> list[PrunedSocket]:
         for pk, group in memberships:
             if pk in pruned:
                 pruned[pk].groups.append(group)
+        members = TopicMember.objects.filter(socket__in=stale).order_by("pk")
+        for pk, topic, key, meta in members.values_list("socket_id", "topic", "key", "meta"):
+            if pk in pruned:
+                pruned[pk].topics.append((topic, key, meta))
         Socket.objects.filter(pk__in=list(pruned)).delete()
     if pruned:
         logger.info("pruned %d stale socket row(s)", len(pruned))
@@ -207,16 +214,28 @@ async def forget_channels(memberships: Mapping[str, list[str]]) -> None:
 
 
 async def after_prune(pruned: Sequence[PrunedSocket]) -> None:
-    """Take pruned channels out of their layer groups, then send the signals their consumers
-    would have sent: ``group_left`` for each group, then ``socket_disconnected`` with 1006.
+    """Take pruned channels out of their layer groups and topics, tell each topic which users
+    are gone with them (presence ``leaves``), then send the signals their consumers would have
+    sent: ``group_left`` for each group, then ``socket_disconnected`` with 1006.
 
     ``sender`` is the ``Socket`` model, ``socket`` is ``None``, and receivers also get
     ``row`` (the deleted row) and ``pruned=True``. The signals are sent even if the channel
     layer fails (that error is raised afterwards); a receiver that raises is logged.
     """
     try:
-        await forget_channels({item.row.channel_name: item.groups for item in pruned})
+        await forget_channels(
+            {
+                item.row.channel_name: [*item.groups, *(membership.topic_group(topic) for topic, _, _ in item.topics)]
+                for item in pruned
+            }
+        )
     finally:
+        gone = [member for item in pruned for member in item.topics]
+        if gone:
+            try:
+                await database_sync_to_async(membership.pruned_leaves)(gone)
+            except Exception:
+                logger.exception("could not announce the presence leaves of pruned sockets")
         for item in pruned:
             for group in item.groups:
                 await signals.emit(signals.group_left, Socket, socket=None, group=group, row=item.row, pruned=True)
@@ -280,8 +299,8 @@ liveness = Liveness()
 
 
 def close_rows(pks: Sequence[int], joined: Sequence[int] = ()) -> None:
-    """Delete rows (and the memberships of those in ``joined``): one DELETE per table, a
-    transaction only when there are memberships to delete too."""
+    """Delete rows (and the group and topic memberships of those in ``joined``): one DELETE
+    per table, a transaction only when there are memberships to delete too."""
     if _other_models_reference_sockets():
         Socket.objects.filter(pk__in=pks).delete()  # the ORM cascades to the user's models
         return
@@ -289,11 +308,14 @@ def close_rows(pks: Sequence[int], joined: Sequence[int] = ()) -> None:
     connection = connections[using]
     quote = connection.ops.quote_name
     socket_table = f"DELETE FROM {quote(Socket._meta.db_table)} WHERE {quote(str(Socket._meta.pk.column))} IN "
-    group_column = quote(SocketGroup._meta.get_field("socket").column)
-    group_table = f"DELETE FROM {quote(SocketGroup._meta.db_table)} WHERE {group_column} IN "
     with transaction.atomic(using=using) if joined else contextlib.nullcontext(), connection.cursor() as cursor:
         if joined:
-            cursor.execute(group_table + _placeholders(len(joined)), list(joined))
+            for model in (SocketGroup, TopicMember):
+                column = quote(model._meta.get_field("socket").column)
+                cursor.execute(
+                    f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} IN " + _placeholders(len(joined)),
+                    list(joined),
+                )
         cursor.execute(socket_table + _placeholders(len(pks)), list(pks))
 
 

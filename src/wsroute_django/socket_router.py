@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from wsroute import ConfigError, RouteTableBuilder
 from wsroute.handlers import HandlerSpec
 from wsroute.routing import RouteKey
-from wsroute_django.consumer import RouteEntry, SocketConsumer
+from wsroute.topics import TopicKey, compile_topic
+from wsroute_django.consumer import RouteEntry, SocketConsumer, TopicEntry
 from wsroute_django.routed_socket_handler import RoutedSocketHandler
 
 __all__ = ["SocketRouter"]
@@ -49,6 +50,7 @@ class SocketRouter:
         # __set_name__, reach Python 3.11 users wrapped in a RuntimeError.
         self._builder = RouteTableBuilder(owner="SocketRouter")
         self._routes: list[RouteEntry] = []
+        self._topics: list[TopicEntry] = []
         self._members: dict[str, Callable[..., Any]] = {}
         self._built: type[SocketConsumer] | None = None
         self._name = "SocketRouter"
@@ -64,6 +66,24 @@ class SocketRouter:
             return fn
 
         return register
+
+    def topic(self, key: TopicKey) -> Callable[[F], F]:
+        """Let clients join ``key`` (a name, a ``"room:{id}"`` template or ``re.compile(...)``);
+        ``fn(socket, join)`` authorizes each join (raise ``Forbidden``) and may return the
+        reply's ``data``."""
+        compile_topic(key)
+
+        def register(fn: F) -> F:
+            self._check_open()
+            HandlerSpec.from_callable(fn)
+            self._topics.append((key, fn))
+            return fn
+
+        return register
+
+    def presence_meta(self, fn: F) -> F:
+        """``fn(socket, topic) -> dict``: the socket's user's presence metadata in ``topic``."""
+        return self._member("presence_meta", fn)
 
     def connect(self, fn: F) -> F:
         """Run ``fn(socket)`` when a socket connects (after the handler's own checks)."""
@@ -94,7 +114,9 @@ class SocketRouter:
         self._built = self._build()
 
     def __getattr__(self, name: str) -> Any:
-        hint = difflib.get_close_matches(name, ["route", "connect", "disconnect", "default_route", "Handler"], 1)
+        hint = difflib.get_close_matches(
+            name, ["route", "topic", "presence_meta", "connect", "disconnect", "default_route", "Handler"], 1
+        )
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         raise AttributeError(f"'SocketRouter' has no attribute {name!r}{suggestion}")
 
@@ -116,6 +138,7 @@ class SocketRouter:
             "__qualname__": f"{self._name}.Handler",
             "routes": (*self.handler.routes, *self._routes),
             "emits": self.emits,
+            "topics": (*self.handler.topics, *self._topics),
             **self._members,
         }
         return type("Handler", (self.handler,), namespace)

@@ -102,6 +102,7 @@ def test_a_player_acts_and_the_table_sees_it(open_page: OpenPage) -> None:
     watcher = open_page("watcher")  # anonymous: watches through the spectators' socket
     watcher.goto("/table/")
     expect(watcher.get_by_text("You are watching.")).to_be_visible()
+    expect(watcher.locator("#watching")).to_have_text("1 watching")  # the spectators' topic presence
     for page in (demo, demo2, watcher):
         expect(page.locator("#seat-O")).to_have_text("demo2")
         expect(page.locator("#outcome")).to_have_text("X to play.")

@@ -100,7 +100,7 @@ class Database:
         return int(rows[0][0])
 
     def reset(self) -> None:
-        for table in ("wsroute_socketgroup", "wsroute_socket", "django_session", "auth_user"):
+        for table in ("wsroute_socketgroup", "wsroute_topicmember", "wsroute_socket", "django_session", "auth_user"):
             self._execute(f"DELETE FROM {table}")
 
 

@@ -124,3 +124,10 @@ def test_sync_handlers() -> None:
     for runner in ("shared", "2"):
         assert re.search(rf"^\s+sqlite\s+{runner} read\s+10 sockets:\s+\d+ replies/s", output, re.MULTILINE), output
     assert re.search(r"errors\s+0\s", output), output
+
+
+def test_topics_bench_runs() -> None:
+    out = run("topics.py", "--layer", "memory", "--sockets", "20", "--rounds", "1", "--seconds", "0.2")
+    assert re.search(r"queryset send to 20 sockets: until every socket has its frame", out), out
+    assert re.search(r"ratio batched/each: median [\d.]+", out), out
+    assert re.search(r"ratio wsroute/channels: median [\d.]+", out), out

@@ -14,7 +14,7 @@ from django.test import Client
 
 from tests.rows.conftest import TIMEOUT, Sockets, make_user, only_row
 from wsroute_django import JSONWebSocket
-from wsroute_django.models import Socket
+from wsroute_django.models import Socket, TopicMember
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,7 +82,11 @@ async def test_no_admin_page_shows_the_session_key(sockets: Sockets, superuser: 
         assert key not in html, f"{name} shows the session key"
         assert "session" not in html.lower().replace("sessionid", ""), f"{name} shows a session field"
     if superuser:
-        assert "players" in (await get(client, link)).content.decode()  # the group inline is still there
+        await TopicMember.objects.acreate(socket=row, topic="room:1", key=f"user:{user.pk}", meta={"name": "ada"})
+        page = (await get(client, link)).content.decode()
+        assert "players" in page  # the group inline is still there
+        assert "room:1" in page  # and the topic memberships
+        assert key not in page
         history = await get(client, f"{CHANGELIST}{row.pk}/history/")
         delete = await get(client, f"{CHANGELIST}{row.pk}/delete/")
         assert (history.status_code, delete.status_code) == (200, 200)

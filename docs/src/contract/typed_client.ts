@@ -1,6 +1,6 @@
 // A page script using the example project's generated types: `tsc --strict` accepts it.
 import { connect, WsrouteError } from "../../../src/wsroute_django/static/wsroute/wsroute.js";
-import type { ChatConsumer, TableSocket } from "../../contract/example";
+import type { ChatConsumer, TableSocket, TableWatchers } from "../../contract/example";
 
 // --8<-- [start:chat]
 const chat = connect<ChatConsumer>("/ws/chat/lobby/?name=ada", { key: "event" });
@@ -26,5 +26,13 @@ table.on("STATE", (state) => console.log(state.board.join(""), state.turn, state
 table.request("GAME_MOVE", { cell: 4 }).then((ok) => console.log(ok.type));  // "OK"
 table.send("GAME_SIT");  // a regex route (GAME_(.+)): any GAME_... name is accepted
 // --8<-- [end:table]
+
+// --8<-- [start:topics]
+const watch = connect<TableWatchers>("/ws/table/watch/");
+const spectators = watch.topic("table");
+spectators.presence.onJoin((key, meta) => console.log(`${key} is watching`, meta));
+spectators.presence.onLeave((key) => console.log(`${key} left`));
+spectators.join().then((reply) => console.log(reply.presence, spectators.presence.keys().length));
+// --8<-- [end:topics]
 
 export { say };

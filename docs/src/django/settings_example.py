@@ -19,6 +19,7 @@ WSROUTE = {
     "RATE_LIMIT": "100/s",
     "RATE_LIMIT_BURST": 200,
     "ERROR_LIMIT": "50/10s",
+    "MAX_TOPICS": 100,
     "METRICS": False,
     "SYNC_WORKERS": None,  # asgiref's one shared thread; or a pool size, e.g. 8
 }
@@ -44,7 +45,7 @@ def main() -> list[str]:
         *check(WSROUTE),
         *check({"PERSIST": "yes", "HEARTBEAT": 30, "STALE_AFTER": 0, "MAX_MESSAGE_SIZE": 1.5}),
         *check({"HEARTBEAT_INTERVAL": 60, "STALE_AFTER": 60}),
-        *check({"TRUSTED_PROXY_HEADER": "", "SYNC_WORKERS": 0}),
+        *check({"TRUSTED_PROXY_HEADER": "", "SYNC_WORKERS": 0, "MAX_TOPICS": 0}),
         *check({"RATE_LIMIT": "fast", "ERROR_LIMIT": "50 per 10s"}),
         *check(["PERSIST"]),
     ]

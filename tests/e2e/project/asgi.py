@@ -13,7 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from tests.e2e.project.consumers import Chat, FailingConnect, Lobby, SlowConnect  # noqa: E402
+from tests.e2e.project.consumers import Chat, FailingConnect, Lobby, Rooms, SlowConnect  # noqa: E402
 from tests.e2e.project.stress import FloodHandler, StressDec, StressSub  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -24,6 +24,7 @@ application = ProtocolTypeRouter(
                 [
                     path("lobby/", Lobby.socket.as_asgi()),
                     path("chat/<slug:room>/", Chat.as_asgi()),
+                    path("rooms/", Rooms.socket.as_asgi()),
                     path("failing/", FailingConnect.as_asgi()),
                     path("slow-connect/", SlowConnect.as_asgi()),
                     # bench/fuzz.py, bench/soak.py and tests/e2e/test_fuzz_soak.py

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from django.views import View
 
-from wsroute_django import JSONWebSocket, RoutedSocketHandler, SocketMiddleware, SocketRouter
+from wsroute_django import Forbidden, Join, JSONWebSocket, RoutedSocketHandler, SocketMiddleware, SocketRouter
 
 
 class PersistentHandler(RoutedSocketHandler):
@@ -25,6 +25,22 @@ class Lobby(View):
     async def whoami(socket: Any, content: dict[str, Any]) -> dict[str, Any]:
         user = socket.user
         return {"type": "WHOAMI", "user": user.get_username() if user else "", "pid": os.getpid()}
+
+
+class Rooms(View):
+    """Topics with presence: ``room:<id>``; ``room:private`` for logged-in users only."""
+
+    socket = SocketRouter(handler=PersistentHandler)
+
+    @socket.topic("room:{id}")
+    async def join_room(socket: Any, join: Join) -> dict[str, Any]:
+        if join.params["id"] == "private" and not socket.user.is_authenticated:
+            raise Forbidden("log in to join")
+        return {"pid": os.getpid()}
+
+    @socket.presence_meta
+    async def meta(socket: Any, topic: str) -> dict[str, Any]:
+        return {"name": socket.user.get_username() if socket.user.is_authenticated else "guest"}
 
 
 class Chat(JSONWebSocket):

@@ -169,4 +169,60 @@ export class Client<P extends Protocol = AnyProtocol> {
   off(type: string, fn: Function): void;
   /** Close the socket for good: no reconnect. */
   close(code?: number, reason?: string): void;
+  /** The topic `name` on this socket (the same object for the same name). */
+  topic(name: string, options?: TopicOptions): Topic;
+}
+
+export interface TopicOptions {
+  /** extra fields of the join frame (the server's join hook reads them) */
+  payload?: Frame;
+  /** the join request's timeout, in ms (default: the client's) */
+  timeout?: number;
+  /** the first delay before retrying a failed rejoin, in ms (default 1000) */
+  minDelay?: number;
+  /** the longest delay between rejoin attempts, in ms (default 30000) */
+  maxDelay?: number;
+}
+
+/** Who is in a topic: one entry per presence key (a user, or an anonymous socket). */
+export class Presence {
+  constructor();
+  /** presence key -> metadata, as the join reply and the diffs since say */
+  state: { [key: string]: Frame };
+  /** the members' keys */
+  keys(): string[];
+  /** `[key, metadata]` of every member */
+  list(): Array<[string, Frame]>;
+  /** `fn(key, metadata)` when a user's first socket joined. */
+  onJoin(fn: (key: string, meta: Frame) => void): () => void;
+  /** `fn(key, metadata)` when a user's last socket left. */
+  onLeave(fn: (key: string, meta: Frame) => void): () => void;
+  /** `fn(state)` after every change, the join's state included. */
+  onSync(fn: (state: { [key: string]: Frame }) => void): () => void;
+}
+
+/** A topic a client joins; rejoined after a reconnect. Get it with {@link Client.topic}. */
+export class Topic {
+  constructor(client: Client<any>, name: string, options: TopicOptions);
+  name: string;
+  state: "closed" | "joining" | "joined" | "rejected" | "leaving";
+  /** why the last join failed */
+  error: WsrouteError | null;
+  /** the last join reply's `data` */
+  data: Frame | null;
+  presence: Presence;
+  /** Join: resolves with the reply (`{topic, presence, data?, ref}`), rejects with a WsrouteError. */
+  join(): Promise<Frame>;
+  /** Leave: resolves with the reply, or null when the topic was not joined. */
+  leave(): Promise<Frame | null>;
+  /** Frames named `event` delivered through this topic. */
+  on(event: string, fn: (frame: Frame) => void): () => void;
+  /** `fn(reply)` after every successful join, rejoins included. */
+  onJoin(fn: (reply: Frame) => void): () => void;
+  /** `fn(error)` when a join or rejoin fails. */
+  onError(fn: (error: WsrouteError) => void): () => void;
+  /** Send `{<key>: event, topic: <name>, ...payload}`. */
+  send(event: string, payload?: Frame): boolean;
+  /** Send with a fresh ref and wait for the reply. */
+  request(event: string, payload?: Frame, options?: RequestOptions): Promise<Frame>;
 }

@@ -249,6 +249,34 @@ export class Client {
     }
   }
 
+  /**
+   * The topic `name` on this socket (the same object for the same name): join it with
+   * `topic.join()`, listen with `topic.on(event, fn)`, follow `topic.presence`.
+   *
+   * @param {string} name e.g. `"room:42"`
+   * @param {TopicOptions} [options]
+   * @returns {Topic}
+   */
+  topic(name, options = {}) {
+    if (!this._topics) {
+      /** @type {Map<string, Topic>} */
+      this._topics = new Map();
+      this.on(ANY, (frame) => {
+        const topic = typeof frame.topic === "string" ? this._topics.get(frame.topic) : undefined;
+        if (topic) topic._receive(frame);
+      });
+      this.on(STATE, (state) => {
+        for (const topic of this._topics.values()) topic._connection(state);
+      });
+    }
+    let topic = this._topics.get(name);
+    if (!topic) {
+      topic = new Topic(this, name, options);
+      this._topics.set(name, topic);
+    }
+    return topic;
+  }
+
   // -- internals ------------------------------------------------------------------------
 
   _frame(type, payload, ref) {
@@ -382,6 +410,312 @@ export class Client {
       } catch (error) {
         console.error(`wsroute: a ${JSON.stringify(name)} listener threw`, error);
       }
+    }
+  }
+}
+
+/**
+ * @typedef {Object} TopicOptions
+ * @property {Object} [payload] extra fields of the join frame (the server's join hook reads them)
+ * @property {number} [timeout] the join request's timeout, in ms (default: the client's)
+ * @property {number} [minDelay=1000] the first delay before retrying a failed rejoin, in ms
+ * @property {number} [maxDelay=30000] the longest delay between rejoin attempts, in ms
+ */
+
+/** Error codes that refuse a join for good: retrying the same join cannot succeed. */
+const REFUSALS = new Set(["forbidden", "unknown_topic", "bad_message", "validation_error", "too_many_topics"]);
+
+/**
+ * Who is in a topic, per user: `{key: metadata}`, kept from the join reply's state and the
+ * server's diffs. A key is `"user:<id>"`, or `"socket:<id>"` for an anonymous socket.
+ */
+export class Presence {
+  constructor() {
+    /** @type {Object<string, Object>} the members now */
+    this.state = {};
+    this._joins = new Set();
+    this._leaves = new Set();
+    this._syncs = new Set();
+  }
+
+  /** @returns {string[]} the members' keys */
+  keys() {
+    return Object.keys(this.state);
+  }
+
+  /** @returns {Array<[string, Object]>} `[key, metadata]` of every member */
+  list() {
+    return Object.entries(this.state);
+  }
+
+  /**
+   * `fn(key, metadata)` when a user arrives (their first socket joined; or, after a rejoin,
+   * they came while this socket was away). @returns {() => void} removes it
+   */
+  onJoin(fn) {
+    this._joins.add(fn);
+    return () => this._joins.delete(fn);
+  }
+
+  /** `fn(key, metadata)` when a user's last socket left. @returns {() => void} removes it */
+  onLeave(fn) {
+    this._leaves.add(fn);
+    return () => this._leaves.delete(fn);
+  }
+
+  /** `fn(state)` after every change, the join's state included. @returns {() => void} removes it */
+  onSync(fn) {
+    this._syncs.add(fn);
+    return () => this._syncs.delete(fn);
+  }
+
+  /** Replace the state with `state` (a join reply's), reporting the differences as joins and leaves. */
+  _reset(state) {
+    const joins = {};
+    const leaves = {};
+    for (const [key, meta] of Object.entries(state)) if (!(key in this.state)) joins[key] = meta;
+    for (const [key, meta] of Object.entries(this.state)) if (!(key in state)) leaves[key] = meta;
+    this.state = { ...state };
+    this._report(joins, leaves);
+  }
+
+  /** Apply a diff: joins set a key, leaves remove it (one that is not there changes nothing). */
+  _apply(joins, leaves) {
+    const joined = {};
+    const left = {};
+    for (const [key, meta] of Object.entries(joins || {})) {
+      if (!(key in this.state)) joined[key] = meta;
+      this.state[key] = meta;
+    }
+    for (const [key, meta] of Object.entries(leaves || {})) {
+      if (key in this.state) {
+        left[key] = this.state[key];
+        delete this.state[key];
+      }
+    }
+    this._report(joined, left);
+  }
+
+  _clear() {
+    this._reset({});
+  }
+
+  _report(joins, leaves) {
+    for (const [key, meta] of Object.entries(joins)) call(this._joins, key, meta);
+    for (const [key, meta] of Object.entries(leaves)) call(this._leaves, key, meta);
+    call(this._syncs, this.state);
+  }
+}
+
+/**
+ * A topic of a {@link Client}: get one with `client.topic(name)`.
+ *
+ * `join()` asks the server to join; after a reconnect the topic joins again by itself
+ * (retrying with backoff when the join fails for a passing reason: a timeout, a lost
+ * connection, a server error), but a join the server refused (`forbidden`, `unknown_topic`,
+ * ...) is not retried: call `join()` again when something changed.
+ *
+ * `state`: `"closed"` (not joined, not trying), `"joining"`, `"joined"`, `"rejected"`
+ * (the server refused; `error` says why), `"leaving"`.
+ */
+export class Topic {
+  /**
+   * @param {Client} client
+   * @param {string} name
+   * @param {TopicOptions} options
+   */
+  constructor(client, name, options) {
+    /** @type {string} */
+    this.name = name;
+    /** @type {"closed"|"joining"|"joined"|"rejected"|"leaving"} */
+    this.state = "closed";
+    /** @type {WsrouteError|null} why the last join failed */
+    this.error = null;
+    /** @type {Object|null} the last join reply's `data` */
+    this.data = null;
+    /** @type {Presence} */
+    this.presence = new Presence();
+    this._client = client;
+    this._opts = { payload: {}, timeout: undefined, minDelay: 1000, maxDelay: 30000, ...options };
+    const events = client.key === "type" ? ["JOIN", "LEAVE", "PRESENCE"] : ["join", "leave", "presence"];
+    [this._joinEvent, this._leaveEvent, this._presenceEvent] = events;
+    this._listeners = new Map();
+    this._joinListeners = new Set();
+    this._errorListeners = new Set();
+    this._wanted = false;
+    this._attempt = 0;
+    this._retryTimer = null;
+    this._joining = null;
+  }
+
+  /**
+   * Join the topic. Resolves with the server's reply (`{topic, presence, data?, ref}`);
+   * rejects with a {@link WsrouteError} when this join fails (`forbidden`, `timeout`...).
+   * Joining a joined topic resolves with the last reply's frame at once.
+   *
+   * @returns {Promise<Object>}
+   */
+  join() {
+    this._wanted = true;
+    clearTimeout(this._retryTimer);
+    if (this.state === "joined") return Promise.resolve(this._reply);
+    if (this._joining) return this._joining;
+    return this._attempt_join();
+  }
+
+  /**
+   * Leave the topic (and stop rejoining it). Resolves with the server's reply, or `null`
+   * when the topic was not joined.
+   *
+   * @returns {Promise<Object|null>}
+   */
+  async leave() {
+    this._wanted = false;
+    clearTimeout(this._retryTimer);
+    if (this.state !== "joined") {
+      this._setState("closed");
+      return null;
+    }
+    this._setState("leaving");
+    try {
+      return await this._client.request(this._leaveEvent, { topic: this.name });
+    } finally {
+      this._setState("closed");
+      this.presence._clear();
+    }
+  }
+
+  /**
+   * Listen for frames of this topic named `event` (`"*"`: every frame of the topic).
+   * @param {string} event
+   * @param {(frame: Object) => void} fn
+   * @returns {() => void} removes the listener
+   */
+  on(event, fn) {
+    if (!this._listeners.has(event)) this._listeners.set(event, new Set());
+    this._listeners.get(event).add(fn);
+    return () => this._listeners.get(event).delete(fn);
+  }
+
+  /** `fn(reply)` after every successful join, rejoins included. @returns {() => void} removes it */
+  onJoin(fn) {
+    this._joinListeners.add(fn);
+    return () => this._joinListeners.delete(fn);
+  }
+
+  /** `fn(error)` when a join or rejoin fails. @returns {() => void} removes it */
+  onError(fn) {
+    this._errorListeners.add(fn);
+    return () => this._errorListeners.delete(fn);
+  }
+
+  /**
+   * Send `{<key>: event, topic: <name>, ...payload}` (as {@link Client#send}).
+   * @returns {boolean}
+   */
+  send(event, payload = {}) {
+    return this._client.send(event, { ...payload, topic: this.name });
+  }
+
+  /**
+   * Send `{<key>: event, topic: <name>, ...payload}` and wait for the reply (as {@link Client#request}).
+   * @returns {Promise<Object>}
+   */
+  request(event, payload = {}, options = {}) {
+    return this._client.request(event, { ...payload, topic: this.name }, options);
+  }
+
+  // -- internals ------------------------------------------------------------------------
+
+  _attempt_join() {
+    this._setState("joining");
+    const payload = { ...this._opts.payload, topic: this.name };
+    const options = this._opts.timeout === undefined ? {} : { timeout: this._opts.timeout };
+    const joining = this._client.request(this._joinEvent, payload, options).then(
+      (reply) => {
+        this._joining = null;
+        this._attempt = 0;
+        if (!this._wanted) {
+          // leave() was called while the join was on its way
+          this._client.request(this._leaveEvent, { topic: this.name }).catch(() => {});
+          this._setState("closed");
+          return reply;
+        }
+        this._reply = reply;
+        this.error = null;
+        this.data = reply.data ?? null;
+        this._setState("joined");
+        this.presence._reset(reply.presence || {});
+        call(this._joinListeners, reply);
+        return reply;
+      },
+      (error) => {
+        this._joining = null;
+        this.error = error;
+        if (error.code === "already_joined") {
+          // the server kept us after a reply this side gave up on: leave, then join afresh
+          this._setState("closed");
+          const rejoin = () => this._retry();
+          this._client.request(this._leaveEvent, { topic: this.name }).then(rejoin, rejoin);
+        } else if (REFUSALS.has(error.code)) {
+          this._wanted = false;
+          this._setState("rejected");
+        } else {
+          this._setState("closed");
+          this._retry();
+        }
+        call(this._errorListeners, error);
+        throw error;
+      },
+    );
+    this._joining = joining;
+    return joining;
+  }
+
+  _retry() {
+    if (!this._wanted || this._client.state !== "open") return; // the next "open" rejoins
+    const { minDelay, maxDelay } = this._opts;
+    const delay = Math.min(maxDelay, minDelay * 2 ** this._attempt) * (1 - 0.5 * Math.random());
+    this._attempt += 1;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => {
+      if (this._wanted && this.state === "closed" && !this._joining) this._attempt_join().catch(() => {});
+    }, delay);
+  }
+
+  _connection(state) {
+    if (state === "closed" && (this.state === "joined" || this.state === "leaving")) {
+      this._setState("closed"); // the server forgot us with the connection; presence is kept until the rejoin
+    } else if (state === "open" && this._wanted && this.state === "closed" && !this._joining) {
+      clearTimeout(this._retryTimer);
+      this._attempt_join().catch(() => {});
+    }
+  }
+
+  _receive(frame) {
+    const name = frame[this._client.key];
+    if (this.state !== "joined" || typeof name !== "string") return;
+    if (name === this._presenceEvent) {
+      this.presence._apply(frame.joins, frame.leaves);
+      return;
+    }
+    if (frame.ref !== undefined) return; // a reply to this socket's own request
+    call(this._listeners.get(name), frame);
+    call(this._listeners.get(ANY), frame);
+  }
+
+  _setState(state) {
+    this.state = state;
+  }
+}
+
+function call(listeners, ...args) {
+  if (!listeners) return;
+  for (const fn of [...listeners]) {
+    try {
+      fn(...args);
+    } catch (error) {
+      console.error("wsroute: a topic listener threw", error);
     }
   }
 }
