@@ -61,12 +61,13 @@ async def test_players_must_log_in_and_anyone_may_watch(socket_client: SocketCli
     anonymous = await socket_client("/ws/table/")
     assert await anonymous.expect_close() == 4401
     watcher = await socket_client("/ws/table/watch/")
-    assert (await watcher.receive_event("STATE"))["seats"] == {"X": None, "O": None}
+    joined = await watcher.request("JOIN", topic="table")  # spectators join the topic "table"
+    assert joined["data"]["seats"] == {"X": None, "O": None}  # the join reply carries the game
 
 
 async def test_a_seated_player_waits_for_an_opponent(socket_client: SocketClients) -> None:
     watcher = await socket_client("/ws/table/watch/")
-    await watcher.receive_event("STATE")
+    await watcher.request("JOIN", topic="table")
     player = await socket_client("/ws/table/", user=await user("demo"))
     await player.receive_event("STATE")
 
