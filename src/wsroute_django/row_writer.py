@@ -91,12 +91,19 @@ def write_batch(
 
     ``inserted`` gets the new rows as soon as they are written, before the rest: connections
     wait for their row to be accepted, nobody waits for a delete."""
+    rows = _insert_rows(inserts)
+    if inserted is not None and rows:
+        inserted(rows)
+    return rows, _change_memberships(memberships), _delete_rows(deletes)
+
+
+def _on_row_thread(fn: Callable[..., _Outcomes], *args: Any) -> _Outcomes:
+    """``fn`` on the row thread, its database connection checked before and after, as
+    ``database_sync_to_async`` does in the shared thread (where a test may have switched
+    that off to keep its transaction's connection open)."""
     close_old_connections()
     try:
-        rows = _insert_rows(inserts)
-        if inserted is not None and rows:
-            inserted(rows)
-        return rows, _change_memberships(memberships), _delete_rows(deletes)
+        return fn(*args)
     finally:
         close_old_connections()
 
@@ -326,7 +333,7 @@ class RowWriter:
             shared: asyncio.Future[_Outcomes] = asyncio.ensure_future(database_sync_to_async(fn)(*args))
             return shared
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(_row_thread(), functools.partial(fn, *args))
+        return loop.run_in_executor(_row_thread(), functools.partial(_on_row_thread, fn, *args))
 
     def _thread(self) -> str:
         if self.thread is not None:

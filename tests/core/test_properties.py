@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -85,10 +86,17 @@ def reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity are Python's extension, not JSON
 
 
+def reject_overflow(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"{literal} is too large for a float")  # 1e400 would be inf: not JSON's
+    return value
+
+
 def expected_answer(text: str, with_default: bool) -> tuple[str, Any, Any]:
     """``("error", code, ref)`` or ``("reply", frame, None)`` for one client frame."""
     try:
-        content = json.loads(text, parse_constant=reject_constant)
+        content = json.loads(text, parse_constant=reject_constant, parse_float=reject_overflow)
     except (ValueError, RecursionError):
         return "error", "bad_json", None
     if not isinstance(content, dict):
