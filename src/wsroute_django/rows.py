@@ -24,7 +24,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from wsroute_django import signals
@@ -38,6 +38,7 @@ __all__ = [
     "Liveness",
     "PrunedSocket",
     "RowTracker",
+    "SocketTableMissing",
     "after_prune",
     "client_ip",
     "close_row",
@@ -85,6 +86,16 @@ def client_ip(scope: Mapping[str, Any]) -> str | None:
         return None
 
 
+class SocketTableMissing(Exception):
+    """The ``Socket`` table does not exist: ``manage.py migrate`` has not run on this database."""
+
+
+def socket_table_exists() -> bool:
+    connection = connections[router.db_for_write(Socket)]
+    with connection.cursor() as cursor:
+        return Socket._meta.db_table in connection.introspection.table_names(cursor)
+
+
 def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     """Write the row for a new connection (runs in a worker thread)."""
     session = scope.get("session")
@@ -104,7 +115,12 @@ def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     # session.__class__, not type(session): Channels' SessionMiddleware wraps it in a LazyObject
     if session_key and getattr(session.__class__, "__module__", "") in DB_SESSION_ENGINES:
         row.session_id = session_key  # FK without a DB constraint
-    row.save()
+    try:
+        row.save()
+    except DatabaseError as exc:
+        if not socket_table_exists():  # asked only after a failure: connects pay nothing for it
+            raise SocketTableMissing(Socket._meta.db_table) from exc
+        raise
     return row
 
 
@@ -313,6 +329,8 @@ class RowTracker:
         try:
             try:
                 record = await self._opening
+            except SocketTableMissing:
+                return  # nothing was written, and there is nothing to delete from
             except Exception:
                 record = None  # the write failed; make sure nothing of it stays
             if record is not None:
