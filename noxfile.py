@@ -46,8 +46,16 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    install_dev(session)
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site"))
+    """Build the site into ``site/`` (strict: a broken link or include fails). ``--serve``
+    serves it at http://127.0.0.1:8000 and rebuilds on changes; ``--serve 0.0.0.0:8080``
+    picks the address."""
+    session.install("mkdocs-material>=9.5")  # the pages include files; nothing is imported
+    if session.posargs and session.posargs[0] == "--serve":
+        address = session.posargs[1] if len(session.posargs) > 1 else "127.0.0.1:8000"
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", address)
+        return
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
+    session.log(f"the site is in {Path('site').resolve()}; `python run.py docs --serve` serves it")
 
 
 @nox.session

@@ -2,7 +2,8 @@
 
     python run.py tests       the full test suite
     python run.py example     the example
-    python run.py lint | typecheck | docs | bench
+    python run.py lint | typecheck | bench
+    python run.py docs [--serve]   build the site into site/, or serve it at http://127.0.0.1:8000
 
 It keeps nox in a private virtual environment (.venv-tools) and hands the task to the
 session of the same name in noxfile.py, which installs what that session needs.

@@ -1,7 +1,7 @@
-"""Seed 004 (django-easy-channels, the subclass style) ported to Channels 4.
+"""django-easy-channels (the subclass style) ported to Channels 4.
 
 The README's consumers run as written, except that ``await`` inside a plain ``def`` (a
-syntax error in the seed) is dropped: in a sync handler wsroute's API works without it.
+syntax error in django-easy-channels' README) is dropped: in a sync handler wsroute's API works without it.
 """
 
 from __future__ import annotations
