@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -30,8 +31,6 @@ def node_command() -> list[str]:
 
 
 async def run_client(server: Server, path: str, scenario: str) -> list[dict[str, Any]]:
-    import asyncio
-
     proc = await asyncio.create_subprocess_exec(
         *node_command(),
         str(SCRIPT),
