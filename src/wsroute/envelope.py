@@ -94,7 +94,7 @@ def _load(text: str) -> Any:
             content, end = _DECODER.raw_decode(text)  # no whitespace skipping: two regex calls fewer
         except ValueError:
             content, end = _DECODER.decode(text), len(text)  # leading whitespace, or not JSON
-        if end != len(text) and not text[end:].isspace():
+        if end != len(text) and text[end:].strip(_JSON_WHITESPACE):  # not str.isspace(): "0\xa0" is not JSON
             raise ValueError("extra data after the JSON value")
     except (ValueError, RecursionError):
         # RecursionError: deeply nested arrays are valid JSON that json.loads cannot parse.
@@ -106,6 +106,8 @@ def _load(text: str) -> Any:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: the only whitespace JSON allows around a value (RFC 8259); Unicode spaces are not among them
+_JSON_WHITESPACE = " \t\n\r"
 
 
 def _is_text(value: Any) -> bool:

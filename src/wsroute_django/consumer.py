@@ -114,6 +114,8 @@ _FINISHING: set[asyncio.Task[None]] = set()
 _LAYER_HANDLER_GRACE: Final = 5.0
 # One line a second for the whole process while the channel layer is down.
 _OUTAGE_LOG = LogThrottle("in this process")
+# The missing Socket table is said once per process, not once per refused socket.
+_missing_table_reported = False
 
 
 def _check_emits(cls: type) -> None:
@@ -138,6 +140,27 @@ async def _reap(pump: asyncio.Task[None]) -> None:
         if pump.done():
             return
     logger.error("a channel-layer pump ignored cancellation for 60 s; left running")
+
+
+def _is_missing_table(exc: Exception) -> bool:
+    from wsroute_django.rows import SocketTableMissing  # rows imports the models: not at import time
+
+    return isinstance(exc, SocketTableMissing)
+
+
+def _report_missing_table(table: str) -> None:
+    global _missing_table_reported
+    if _missing_table_reported:
+        logger.debug("socket closed with %d: the table %s does not exist", CLOSE_INTERNAL_ERROR, table)
+        return
+    _missing_table_reported = True
+    logger.error(
+        "the table %s does not exist, so sockets that keep Socket rows are closed with %d: "
+        "run `python manage.py migrate` (or set WSROUTE = {'PERSIST': False} to keep no rows). "
+        "Said once per process.",
+        table,
+        CLOSE_INTERNAL_ERROR,
+    )
 
 
 class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no type hints
@@ -591,7 +614,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
                 self._in_inbox = True
                 await self._rows.open(self.scope)
             await signals.emit(signals.socket_connected, type(self), socket=self)
-        except Exception:
+        except Exception as exc:
+            if self._rows is not None and _is_missing_table(exc):
+                _report_missing_table(str(exc))
+                await self.close_socket(CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL)
+                return
             logger.exception("%r could not be set up; closing with %d", self, CLOSE_INTERNAL_ERROR)
             await self.close_socket(CLOSE_INTERNAL_ERROR, SERVER_ERROR_DETAIL)
             return

@@ -156,6 +156,15 @@ class MemoryChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels sh
         #: channel -> its live entry's ``due`` in ``_due`` (older entries for it are skipped)
         self._scheduled: dict[str, float] = {}
 
+    if not hasattr(BaseChannelLayer, "require_valid_channel_name"):  # Channels 4.1: the older names
+        # (which raise the same TypeError; Channels 4.2 renamed them and deprecated these)
+
+        def require_valid_channel_name(self, name: str, receive: bool = False) -> bool:
+            return bool(self.valid_channel_name(name, receive=receive))
+
+        def require_valid_group_name(self, name: str) -> bool:
+            return bool(self.valid_group_name(name))
+
     # -- channel layer API ------------------------------------------------------------------
 
     async def send(self, channel: str, message: Message) -> None:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import close_old_connections, connections, router
+from django.db import DatabaseError, close_old_connections, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
@@ -27,6 +27,8 @@ from django.dispatch import receiver
 from wsroute_django import membership
 from wsroute_django.models import Socket, SocketGroup
 from wsroute_django.rows import (
+    SocketTableMissing,
+    socket_table_exists,
     build_row,
     close_row,
     close_rows,
@@ -124,7 +126,11 @@ def _insert_rows(items: _Inserts) -> list[Socket | Exception]:
     pending = [row for row in outcomes if isinstance(row, Socket)]
     try:
         _insert(pending, using)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, DatabaseError) and not socket_table_exists():  # asked only after a failure
+            missing = SocketTableMissing(Socket._meta.db_table)
+            missing.__cause__ = exc
+            return [missing if isinstance(outcome, Socket) else outcome for outcome in outcomes]
         # Statements that succeeded gave their rows a pk; the others are retried one by one.
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, Socket) and outcome.pk is None:
@@ -447,6 +453,8 @@ class RowTracker:
         try:
             try:
                 record: Socket | None = await opening
+            except SocketTableMissing:
+                return  # nothing was written, and there is nothing to delete from
             except asyncio.CancelledError:
                 if not opening.cancelled():
                     raise  # this task was cancelled, not the write

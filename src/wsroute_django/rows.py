@@ -25,7 +25,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from wsroute_django import membership, signals
@@ -38,6 +38,7 @@ __all__ = [
     "SERVER_ID",
     "Liveness",
     "PrunedSocket",
+    "SocketTableMissing",
     "after_prune",
     "build_row",
     "client_ip",
@@ -87,6 +88,16 @@ def client_ip(scope: Mapping[str, Any]) -> str | None:
         return None
 
 
+class SocketTableMissing(Exception):
+    """The ``Socket`` table does not exist: ``manage.py migrate`` has not run on this database."""
+
+
+def socket_table_exists() -> bool:
+    connection = connections[router.db_for_write(Socket)]
+    with connection.cursor() as cursor:
+        return Socket._meta.db_table in connection.introspection.table_names(cursor)
+
+
 def build_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     """The unsaved row for a new connection (no query: the user and session are already resolved)."""
     session = scope.get("session")
@@ -112,7 +123,12 @@ def build_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
 def open_row(scope: Mapping[str, Any], channel_name: str) -> Socket:
     """Write the row for a new connection (runs in a worker thread). Consumers use ``RowWriter``."""
     row = build_row(scope, channel_name)
-    row.save()
+    try:
+        row.save()
+    except DatabaseError as exc:
+        if not socket_table_exists():  # asked only after a failure: connects pay nothing for it
+            raise SocketTableMissing(Socket._meta.db_table) from exc
+        raise
     return row
 
 

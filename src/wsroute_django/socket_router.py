@@ -98,7 +98,7 @@ class SocketRouter:
         return self._member("default_route", fn)
 
     @property
-    def Handler(self) -> type[SocketConsumer]:  # seed 000's public name
+    def Handler(self) -> type[SocketConsumer]:  # django-channels-router's public name
         """The consumer class."""
         if self._built is None:
             self._built = self._build()

@@ -244,13 +244,21 @@ def is_unicode(text: str) -> bool:
 
 
 def all_unicode(value: Any) -> bool:
-    """Every string in a decoded JSON value, keys included, is valid Unicode."""
-    if isinstance(value, str):
-        return is_unicode(value)
-    if isinstance(value, dict):
-        return all(is_unicode(key) and all_unicode(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(all_unicode(item) for item in value)
+    """Every string in a decoded JSON value, keys included, is valid Unicode.
+
+    Without recursion: Python 3.13's json decodes arrays nested deeper than the interpreter's
+    recursion limit allows a Python function to walk."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not is_unicode(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return True
 
 

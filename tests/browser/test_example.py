@@ -184,3 +184,19 @@ def test_the_client_reconnects_after_a_server_restart(server: ExampleServer, ope
 
     say(page, "back again")
     expect(page.locator("#log li:not(.notice)")).to_have_text(["ada: back again"])
+
+
+def test_a_refused_handshake_is_a_close_and_fails_the_waiting_request(open_page: OpenPage) -> None:
+    page = open_page("ada")
+    page.goto("/")
+    outcome = page.evaluate(
+        """async () => {
+            const { connect } = await import("/static/wsroute/wsroute.js");
+            const client = connect("/ws/no-such-socket/", { reconnect: false });  // daphne: HTTP 500
+            const states = [];
+            client.on("state", (state, info) => states.push([state, info.code ?? null]));
+            const rejected = await client.request("PING").catch((error) => error.code);
+            return { states, rejected, now: client.state };
+        }"""
+    )
+    assert outcome == {"states": [["connecting", None], ["closed", 1006]], "rejected": "closed", "now": "closed"}

@@ -1,6 +1,6 @@
-"""Seed 000 (django-channels-router, the decorator style) ported to Channels 4.
+"""django-channels-router (the decorator style) ported to Channels 4.
 
-Every example of the seed's README runs here as written, except two Channels 1 relics:
+Every example of django-channels-router's README runs here as written, except two Channels 1 relics:
 ``route_class(..., path=r'^/mypage/$')`` becomes ``URLRouter([path("mypage/", ...)])``, and
 the disconnect hook's ``Socket.objects.all().send_json`` becomes ``socket.group_send`` to a
 group another socket joined.

@@ -219,7 +219,7 @@ class BrokenConnect(JSONWebSocket):
 
 async def test_reject_in_middleware_closes_with_4403_after_accept(connect: Connect) -> None:
     client = await connect(Guarded.as_asgi(), "/ws/?pass=0")
-    await client.expect_close(4403)
+    await client.expect_close(4403, "no pass")  # the reason goes in the close frame
     await client.send({"event": "echo"})
     await client.silent()
     assert LOG == []  # neither the consumer's hook nor a handler ran

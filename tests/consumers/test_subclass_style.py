@@ -1,7 +1,7 @@
-"""Seed 004 (django-easy-channels, the subclass style) ported to Channels 4.
+"""django-easy-channels (the subclass style) ported to Channels 4.
 
 The README's consumers run as written, except that ``await`` inside a plain ``def`` (a
-syntax error in the seed) is dropped: in a sync handler wsroute's API works without it.
+syntax error in django-easy-channels' README) is dropped: in a sync handler wsroute's API works without it.
 """
 
 from __future__ import annotations
@@ -412,7 +412,7 @@ async def test_on_connect_raising_reject_closes_with_4403_after_accept(
     connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await connect(application, "/ws/rejects/")
-    await client.expect_close(4403)
+    await client.expect_close(4403, "no entry")  # the reason goes in the close frame
     await client.send({"event": "echo"})
     await client.silent()
     assert not tracebacks(caplog)  # a rejection is not an error

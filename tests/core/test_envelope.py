@@ -65,6 +65,10 @@ def test_decode_tolerates_surrounding_whitespace_and_unicode() -> None:
         pytest.param("{'type': 'x'}", id="single-quotes"),
         pytest.param('{"type": "x",}', id="trailing-comma"),
         pytest.param('{"type": "x"} {}', id="two-documents"),
+        # only space, tab, CR and LF may surround a JSON value; str.isspace() says more
+        pytest.param('{"type": "x"}\xa0', id="no-break-space-after"),
+        pytest.param("0\xa0", id="number-then-no-break-space"),
+        pytest.param('{"type": "x"}\u2028', id="line-separator-after"),
         pytest.param("1" * 5000, id="int-too-long"),
         pytest.param(DEEP_ARRAY, id="deeply-nested-array"),
         pytest.param(DEEP_OBJECT, id="deeply-nested-object"),

@@ -59,7 +59,7 @@ def test_socket_and_content() -> None:
 
 
 def test_content_with_a_default_is_still_passed() -> None:
-    # seed 000's default_route(socket, content=None) gets the content
+    # django-channels-router's default_route(socket, content=None) gets the content
     def default_route(socket: Any, content: dict[str, Any] | None = None) -> None:
         pass
 

@@ -19,7 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.layers.conftest import Clock, patched_clock, receive_now, snapshot
+from tests.layers.conftest import REFERENCE_SKIP, Clock, patched_clock, receive_now, snapshot
 from wsroute_django.memory_layer import MemoryChannelLayer
 
 CHANNELS = st.sampled_from(["a", "b", "c", "specific.x!y", "bad name"])
@@ -28,6 +28,8 @@ GROUPS = st.sampled_from(["g", "h", "bad!group"])
 STEPS = st.sampled_from([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.25, 5.5, 6.0, 61.0]) | st.floats(0, 10, allow_nan=False)
 
 Outcome = tuple[str, Any]
+
+pytestmark = REFERENCE_SKIP
 
 
 class SameBehaviour(RuleBasedStateMachine):

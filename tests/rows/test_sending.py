@@ -151,18 +151,18 @@ async def test_for_user_close_leaves_other_users_connected(sockets: Sockets, ali
     assert await receive(at_bob) == {"still": "here", "stamped": "Chat"}
 
 
-async def test_seed_000_disconnect_hook_tells_the_others(sockets: Sockets, alice: Any, bob: Any) -> None:
-    """The seed's example, as written there: a sync hook using the sync queryset API."""
+async def test_django_channels_router_disconnect_hook_tells_the_others(sockets: Sockets, alice: Any, bob: Any) -> None:
+    """django-channels-router's example, as written there: a sync hook using the sync queryset API."""
 
     class MyPage(View):
         socket = SocketRouter(handler=Persisted)
 
         @socket.disconnect
-        def on_disconnect(socket: SocketConsumer, message: int) -> None:  # type: ignore[misc]  # seed's signature
+        def on_disconnect(socket: SocketConsumer, message: int) -> None:  # type: ignore[misc]  # django-channels-router's signature
             Socket.objects.all().send_json(
                 {
                     "type": "CHAT",
-                    "recvd_message": "User {} left chat.".format(socket.user.username),  # noqa: UP032  # seed's code
+                    "recvd_message": "User {} left chat.".format(socket.user.username),  # noqa: UP032  # django-channels-router's code
                 }
             )
 

@@ -1,4 +1,5 @@
-"""Both seed READMEs' consumers, ported to wsroute, and the behaviour that changed."""
+"""The consumers of the django-channels-router and django-easy-channels READMEs, ported to wsroute,
+and the behaviour that changed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from wsroute_django import JSONWebSocket, SocketConsumer, SocketRouter
 from wsroute_django.models import Socket
 
 
-# --8<-- [start:seed000]
+# --8<-- [start:channels_router]
 class MyPage(View):
     socket = SocketRouter()
 
@@ -42,10 +43,10 @@ class MyPage(View):
         Socket.objects.all().send_json({"type": "CHAT", "recvd_message": f"User {socket.user.username} left chat."})
 
 
-# --8<-- [end:seed000]
+# --8<-- [end:channels_router]
 
 
-# --8<-- [start:seed004]
+# --8<-- [start:easy_channels]
 class ChatConsumer(JSONWebSocket):
     def on_connect(self) -> None:
         self.name = self.scope["url_route"]["kwargs"]["name"]
@@ -60,7 +61,7 @@ class ChatConsumer(JSONWebSocket):
         self.group_send("chatroom", "message", payload)  # a plain def: no await
 
 
-# --8<-- [end:seed004]
+# --8<-- [end:easy_channels]
 
 # --8<-- [start:routing]
 websocket_urlpatterns = [

@@ -302,6 +302,7 @@ export class Client {
   _open() {
     if (this._stopped) return;
     this._setState("connecting", { attempt: this._attempt });
+    if (this._stopped) return; // a "connecting" listener called close()
     let ws;
     try {
       ws = new this._WebSocket(this.url, this._opts.protocols);
@@ -323,6 +324,19 @@ export class Client {
     };
     ws.onmessage = (event) => this._receive(event.data);
     ws.onclose = (event) => this._closed(event);
+    // A refused handshake (HTTP 403, 404, 500): browsers fire "error" then "close", but Node
+    // 20's WebSocket fires only "error" and stays CONNECTING. Either way it failed before
+    // opening: close it, stop listening to it, and report the close (1006) now.
+    ws.onerror = () => {
+      if (this._ws !== ws || ws.readyState === OPEN) return; // after opening, "close" follows
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close();
+      } catch {
+        // already closed
+      }
+      this._closed({ code: 1006, reason: "", wasClean: false });
+    };
   }
 
   _flush() {
