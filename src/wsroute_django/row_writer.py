@@ -28,7 +28,6 @@ from wsroute_django import membership
 from wsroute_django.models import Socket, SocketGroup
 from wsroute_django.rows import (
     SocketTableMissing,
-    socket_table_exists,
     build_row,
     close_row,
     close_rows,
@@ -37,6 +36,7 @@ from wsroute_django.rows import (
     leave_group,
     liveness,
     logger,
+    socket_table_exists,
 )
 
 __all__ = ["MAX_BATCH", "RowTracker", "RowWriter", "row_writer", "write_batch"]
