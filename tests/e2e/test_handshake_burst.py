@@ -5,7 +5,7 @@ The suite opens 300 at once (``WSROUTE_BURST_SOCKETS``): enough to make every ro
 batch with others, small enough that a busy CI machine does not turn daphne's timeout into a
 measurement of its own speed. The full-size run is by hand, on an otherwise idle machine::
 
-    WSROUTE_BURST_SOCKETS=1000 python -m pytest tests/rows/test_handshake_burst.py -s
+    WSROUTE_BURST_SOCKETS=1000 python -m pytest tests/e2e/test_handshake_burst.py -s
 
 daphne is started with its defaults (``--websocket_connect_timeout 5``): a handshake the server
 does not finish in time is dropped by daphne itself, so a slow row write shows up here as a
