@@ -340,3 +340,46 @@ async def test_without_rows_topics_work_but_keep_no_presence(sockets: Sockets) -
     assert await recv(ada) == {"event": "shouted", "topic": "lobby", "text": "hi"}  # no presence diff before it
     assert await recv(bob) == {"event": "shouted", "topic": "lobby", "text": "hi"}
     assert await Socket.objects.acount() == 0
+
+
+DEEP = "[" * 1000 + "]" * 1000
+HUGE = "r" * 300_000
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "ref"),
+    [
+        ('{"type": "JOIN", "topic": 1e400, "ref": 1}', "bad_json", None),
+        ('{"type": "JOIN", "topic": "room:1", "ref": 1e400}', "bad_json", None),
+        ('{"type": "JOIN", "topic": ' + DEEP + ', "ref": 1}', "bad_json", None),
+        ('{"type": "JOIN", "topic": "' + HUGE + '", "ref": 1}', "bad_message", 1),
+        ('{"type": "JOIN", "topic": "room:1", "ref": "' + HUGE + '"}', "bad_message", None),
+        ('{"type": "JOIN", "topic": "room:1", "password": ' + DEEP + ', "ref": 1}', "bad_json", None),
+    ],
+    ids=["topic-1e400", "ref-1e400", "topic-1000-deep", "topic-300k", "ref-300k", "payload-1000-deep"],
+)
+async def test_hostile_join_frames_get_error_frames_and_the_socket_lives_on(
+    sockets: Sockets, text: str, code: str, ref: int | None
+) -> None:
+    client = await sockets.connect(RoomSocket, "/rooms/")
+    await client.send_to(text_data=text)
+    frame = await recv(client)
+    assert_error(frame, code, ref=ref)
+    assert len(str(frame)) < 8192  # the error frame repeats none of the megabyte
+    assert (await ask(client, {"type": "JOIN", "topic": "room:1", "ref": 2}))["type"] == "JOINED"
+
+
+async def test_a_join_while_the_layer_is_down_is_a_server_error_and_can_be_retried(
+    sockets: Sockets, layer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await sockets.connect(RoomSocket, "/rooms/")
+
+    async def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the channel layer is down")
+
+    monkeypatch.setattr(type(layer), "group_add", down)
+    assert_error(await ask(client, {"type": "JOIN", "topic": "lobby", "ref": 1}), "server_error", ref=1)
+    monkeypatch.undo()
+    # the failed join left nothing behind: joining again works, and is not "already_joined"
+    reply = await ask(client, {"type": "JOIN", "topic": "lobby", "ref": 2})
+    assert reply["type"] == "JOINED" and reply["ref"] == 2
