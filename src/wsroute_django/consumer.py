@@ -473,6 +473,11 @@ class SocketConsumer(AsyncConsumer):  # type: ignore[misc]  # channels ships no 
         try:
             if self._rows is not None and self._rows.record is not None:
                 reply["presence"] = await self._rows.join_topic(name, self._presence_key(), await self._meta(name))
+        except asyncio.CancelledError:
+            # The socket is closing, and the membership may be written all the same (the write
+            # runs on in its thread): the topic stays in ``topics``, so the cleanup leaves it and
+            # announces the leave, instead of the row's delete dropping it without a diff.
+            raise
         except BaseException:
             topics.remove(name)
             await self._layer().group_discard(group, self.channel_name)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from tests.consumers.conftest import assert_error
@@ -174,3 +177,36 @@ async def test_a_prune_after_a_crash_sends_the_leaves(sockets: Sockets, alice: A
     assert sorted(
         await database_sync_to_async(lambda: list(TopicMember.objects.values_list("key", flat=True)))()
     ) == sorted([f"user:{alice.pk}", f"user:{bob.pk}"])
+
+
+async def test_a_socket_cancelled_while_its_join_is_written_still_leaves(
+    sockets: Sockets, alice: Any, bob: Any
+) -> None:
+    """A server cancels a consumer (its client went away) while the membership is being
+    written: the write finishes in its thread, and the cleanup still announces the leave."""
+    at_alice = await sockets.connect(Room, "/room/", user=alice)
+    at_bob = await sockets.connect(Room, "/room/", user=bob)
+    await join(at_alice)
+    b = f"user:{bob.pk}"
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(sender: Any, instance: TopicMember, **kwargs: Any) -> None:
+        if instance.key == b:
+            entered.set()
+            release.wait(TIMEOUT)
+
+    pre_save.connect(hold, sender=TopicMember)
+    try:
+        await at_bob.send_json_to({"event": "join", "topic": "room:1"})
+        assert await asyncio.to_thread(entered.wait, TIMEOUT)
+        at_bob.future.cancel()
+        sockets.open.remove(at_bob)
+    finally:
+        release.set()
+        pre_save.disconnect(hold, sender=TopicMember)
+    done, _ = await asyncio.wait({at_bob.future}, timeout=TIMEOUT)
+    assert done, "the cancelled consumer did not finish"
+
+    assert await recv(at_alice) == diff(joins={b: meta("bob")})
+    assert await recv(at_alice) == diff(leaves={b: meta("bob")})
+    assert [row.key async for row in TopicMember.objects.all()] == [f"user:{alice.pk}"]
