@@ -351,12 +351,10 @@ HUGE = "r" * 300_000
     [
         ('{"type": "JOIN", "topic": 1e400, "ref": 1}', "bad_json", None),
         ('{"type": "JOIN", "topic": "room:1", "ref": 1e400}', "bad_json", None),
-        ('{"type": "JOIN", "topic": ' + DEEP + ', "ref": 1}', "bad_json", None),
         ('{"type": "JOIN", "topic": "' + HUGE + '", "ref": 1}', "bad_message", 1),
         ('{"type": "JOIN", "topic": "room:1", "ref": "' + HUGE + '"}', "bad_message", None),
-        ('{"type": "JOIN", "topic": "room:1", "password": ' + DEEP + ', "ref": 1}', "bad_json", None),
     ],
-    ids=["topic-1e400", "ref-1e400", "topic-1000-deep", "topic-300k", "ref-300k", "payload-1000-deep"],
+    ids=["topic-1e400", "ref-1e400", "topic-300k", "ref-300k"],
 )
 async def test_hostile_join_frames_get_error_frames_and_the_socket_lives_on(
     sockets: Sockets, text: str, code: str, ref: int | None
@@ -367,6 +365,19 @@ async def test_hostile_join_frames_get_error_frames_and_the_socket_lives_on(
     assert_error(frame, code, ref=ref)
     assert len(str(frame)) < 8192  # the error frame repeats none of the megabyte
     assert (await ask(client, {"type": "JOIN", "topic": "room:1", "ref": 2}))["type"] == "JOINED"
+
+
+async def test_joins_nested_1000_deep_are_answered_and_the_socket_lives_on(sockets: Sockets) -> None:
+    # Python 3.11's json cannot decode 1,000-deep nesting (bad_json); 3.12's can: then a nested
+    # topic is not a string (bad_message), and a nested payload is data for the join hook.
+    client = await sockets.connect(RoomSocket, "/rooms/")
+    await client.send_to(text_data='{"type": "JOIN", "topic": ' + DEEP + ', "ref": 1}')
+    frame = await recv(client)
+    assert frame["type"] == "ERROR" and frame["code"] in {"bad_json", "bad_message"}, frame
+    await client.send_to(text_data='{"type": "JOIN", "topic": "room:1", "password": ' + DEEP + ', "ref": 2}')
+    frame = await recv(client)
+    assert frame["type"] == "JOINED" or frame["code"] == "bad_json", frame
+    assert (await ask(client, {"type": "PING"}))["type"] == "PONG"
 
 
 async def test_a_join_while_the_layer_is_down_is_a_server_error_and_can_be_retried(
